@@ -1,0 +1,156 @@
+"""``Input`` / ``InputLayer``: the declared input shape of a model.
+
+``kseq.Input(shape=(10,))`` returns a :class:`KerasTensor` (a symbolic shape + dtype, as in Keras);
+adding it (or an ``InputLayer``) first to a ``Sequential`` builds every layer as it is added.
+
+Example:
+    >>> x = Input(shape=(10,))
+    >>> x.shape, x.dtype
+    ((None, 10), 'float32')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kseq import config
+from kseq.layers.layer import Layer, Shape, standardize_shape
+
+__all__ = ["Input", "InputLayer", "KerasTensor"]
+
+
+class KerasTensor:
+    """A symbolic tensor: a shape (batch dim included), a dtype name and the layer that made it.
+
+    Example:
+        >>> t = Input(shape=(3,), batch_size=8)
+        >>> t.shape, t.ndim
+        ((8, 3), 2)
+    """
+
+    def __init__(self, shape: Shape, dtype: str, layer: InputLayer) -> None:
+        self.shape = shape
+        self.dtype = dtype
+        self.name = layer.name
+        self._keras_history = (layer, 0, 0)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("A KerasTensor is symbolic and cannot be called.")
+
+
+class InputLayer(Layer):
+    """The input of a model: a fixed ``batch_shape`` and dtype, no weights.
+
+    Args:
+        shape: Shape without the batch dimension, e.g. ``(28, 28, 1)``.
+        batch_size: Optional fixed batch size.
+        dtype: Input dtype name (default ``floatx()``; use ``"int32"``/``"int64"`` for token ids).
+        batch_shape: Full shape including the batch dimension (alternative to ``shape``).
+        name: Layer name (default ``input_layer``).
+
+    Example:
+        >>> InputLayer(shape=(4,)).batch_shape
+        (None, 4)
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int | None] | None = None,
+        batch_size: int | None = None,
+        dtype: Any = None,
+        sparse: bool | None = None,
+        ragged: bool | None = None,
+        batch_shape: Sequence[int | None] | None = None,
+        input_tensor: Any = None,
+        optional: bool = False,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if "input_shape" in kwargs:
+            shape = kwargs.pop("input_shape")
+        super().__init__(name=name, **kwargs)
+        if sparse or ragged:
+            raise NotImplementedError(
+                "kseq has no sparse or ragged inputs: pass dense tensors (pad ragged sequences with "
+                "kseq.utils.pad_sequences)."
+            )
+        if input_tensor is not None:
+            raise NotImplementedError(
+                "InputLayer(input_tensor=...) is not supported; use shape=... instead."
+            )
+        if shape is not None and batch_shape is not None:
+            raise ValueError("You cannot pass both `shape` and `batch_shape` at the same time.")
+        if batch_size is not None and batch_shape is not None:
+            raise ValueError(
+                "You cannot pass both `batch_size` and `batch_shape` at the same time."
+            )
+        if shape is None and batch_shape is None:
+            raise ValueError("You must pass a `shape` argument.")
+        if shape is not None:
+            batch_shape = (batch_size, *standardize_shape(shape))
+        self.batch_shape: Shape = standardize_shape(batch_shape)
+        self.input_dtype = (
+            str(dtype).removeprefix("torch.") if dtype is not None else config.floatx()
+        )
+        self.optional = optional
+        self._mark_built()
+        self._build_output_shape = self.batch_shape
+        self.output = KerasTensor(self.batch_shape, self.input_dtype, self)
+
+    @property
+    def dtype(self) -> str:
+        return self.input_dtype
+
+    def forward(self, inputs: Any, training: bool | None = None) -> Any:
+        return inputs
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "batch_shape": list(self.batch_shape),
+            "dtype": self.input_dtype,
+            "sparse": False,
+            "ragged": False,
+            "name": self.name,
+            "optional": self.optional,
+        }
+
+
+def Input(
+    shape: Sequence[int | None] | None = None,
+    batch_size: int | None = None,
+    dtype: Any = None,
+    sparse: bool | None = None,
+    ragged: bool | None = None,
+    batch_shape: Sequence[int | None] | None = None,
+    name: str | None = None,
+    tensor: Any = None,
+    optional: bool = False,
+) -> KerasTensor:
+    """Declare a model input (``keras.Input``): returns a symbolic :class:`KerasTensor`.
+
+    Example:
+        >>> import kseq
+        >>> model = kseq.Sequential([kseq.Input(shape=(3,)), kseq.layers.Dense(2)])
+        >>> model.output_shape
+        (None, 2)
+    """
+    layer = InputLayer(
+        shape=shape,
+        batch_size=batch_size,
+        dtype=dtype,
+        sparse=sparse,
+        ragged=ragged,
+        batch_shape=batch_shape,
+        input_tensor=tensor,
+        optional=optional,
+        name=name,
+    )
+    return layer.output

@@ -1,0 +1,147 @@
+"""``kseq.losses``: Keras's losses as classes, functions and string names.
+
+Example:
+    >>> import torch
+    >>> loss = get("mse")
+    >>> float(loss(torch.zeros(2), torch.ones(2)))
+    1.0
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from kseq.losses.loss import Loss as Loss
+from kseq.losses.loss import LossFunctionWrapper as LossFunctionWrapper
+from kseq.losses.loss import reduce_weighted_values as reduce_weighted_values
+from kseq.losses.loss import squeeze_or_expand_to_same_rank as squeeze_or_expand_to_same_rank
+from kseq.losses.probabilistic import BinaryCrossentropy as BinaryCrossentropy
+from kseq.losses.probabilistic import CategoricalCrossentropy as CategoricalCrossentropy
+from kseq.losses.probabilistic import SparseCategoricalCrossentropy as SparseCategoricalCrossentropy
+from kseq.losses.probabilistic import binary_crossentropy as binary_crossentropy
+from kseq.losses.probabilistic import categorical_crossentropy as categorical_crossentropy
+from kseq.losses.probabilistic import (
+    sparse_categorical_crossentropy as sparse_categorical_crossentropy,
+)
+from kseq.losses.regression import MeanAbsoluteError as MeanAbsoluteError
+from kseq.losses.regression import MeanSquaredError as MeanSquaredError
+from kseq.losses.regression import mean_absolute_error as mean_absolute_error
+from kseq.losses.regression import mean_squared_error as mean_squared_error
+from kseq.saving.serialization import (
+    deserialize_keras_object,
+    resolve_class,
+    serialize_keras_object,
+)
+from kseq.utils.naming import to_snake_case
+
+# Aliases, as in keras.losses.
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+bce = BCE = binary_crossentropy
+
+# Class <-> function pairs: a string naming either resolves to the class (so fit can fuse and save it).
+_PAIRS: dict[type[Loss], Callable[..., Any]] = {
+    BinaryCrossentropy: binary_crossentropy,
+    CategoricalCrossentropy: categorical_crossentropy,
+    SparseCategoricalCrossentropy: sparse_categorical_crossentropy,
+    MeanSquaredError: mean_squared_error,
+    MeanAbsoluteError: mean_absolute_error,
+}
+_ALIASES: dict[str, type[Loss]] = {
+    "mse": MeanSquaredError, "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+    "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
+}  # fmt: skip
+
+_ALL: dict[str, Any] = {"Loss": Loss, "LossFunctionWrapper": LossFunctionWrapper}
+
+
+def register_builtin(cls: type[Loss], fn: Callable[..., Any] | None = None, *aliases: str) -> None:
+    """Add a built-in loss class (and its function form and aliases) to the string table.
+
+    Used by the modules of this package; user code registers with ``register_keras_serializable``.
+    """
+    if fn is not None:
+        _PAIRS[cls] = fn
+    for alias in aliases:
+        _ALIASES[alias] = cls
+    _rebuild()
+
+
+def _rebuild() -> None:
+    for cls, fn in _PAIRS.items():
+        _ALL[cls.__name__] = cls
+        _ALL[to_snake_case(cls.__name__)] = cls
+        _ALL[fn.__name__] = cls
+    _ALL.update(_ALIASES)
+
+
+_rebuild()
+
+
+def names() -> list[str]:
+    """Every string ``get()`` accepts.
+
+    Example:
+        >>> "binary_crossentropy" in names()
+        True
+    """
+    return sorted(_ALL)
+
+
+def get(identifier: Any) -> Loss | Callable[..., Any] | None:
+    """Resolve a loss name, config dict, class, instance or callable.
+
+    Built-in names always give a ``Loss`` instance (Keras gives the bare function for snake_case
+    names; kseq gives the equivalent class so ``fit`` can fuse it and ``save`` can name it).
+
+    Example:
+        >>> type(get("binary_crossentropy")).__name__
+        'BinaryCrossentropy'
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        obj = resolve_class("loss", identifier, _ALL)
+    else:
+        obj = identifier
+    if inspect.isclass(obj):
+        return obj()
+    if callable(obj):
+        return obj
+    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
+
+
+def serialize(loss: Any) -> dict[str, Any] | str | None:
+    """Config of a loss object, or the registered name of a loss function.
+
+    Example:
+        >>> serialize(MeanSquaredError())["class_name"]
+        'MeanSquaredError'
+    """
+    if loss is None or isinstance(loss, str):
+        return loss
+    if isinstance(loss, Loss):
+        return serialize_keras_object(loss, "keras.losses", _ALL)
+    from kseq.saving.object_registration import get_registered_name
+
+    return get_registered_name(loss)
+
+
+def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Any:
+    """Inverse of :func:`serialize`.
+
+    Example:
+        >>> type(deserialize({"class_name": "MeanSquaredError", "config": {}})).__name__
+        'MeanSquaredError'
+    """
+    if isinstance(config, str):
+        return (
+            get(config)
+            if custom_objects is None or config not in custom_objects
+            else custom_objects[config]
+        )
+    return deserialize_keras_object(config, "loss", _ALL, custom_objects)

@@ -1,0 +1,373 @@
+"""``Model``: the Keras facade (compile / fit / evaluate / predict / summary / save) on an
+``nn.Module``.
+
+``Model`` is a :class:`~kseq.layers.Layer`, hence an ``nn.Module``; the training machinery is a
+separate :class:`~kseq.training.trainer.Trainer` object that ``compile()`` creates (composition, not a
+mixin hierarchy). Subclass it Keras-style (``__init__`` creating layers, ``call(inputs, training=None)``)
+or use :class:`~kseq.models.Sequential`.
+
+Placement: a model you moved yourself (``model.to("cuda")``) trains where you put it; otherwise
+``fit``/``evaluate``/``predict`` move it to CUDA when available, as Keras does on its torch backend.
+
+Example:
+    >>> import torch, kseq
+    >>> class TwoLayer(kseq.Model):
+    ...     def __init__(self, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.hidden = kseq.layers.Dense(8, activation="relu")
+    ...         self.out = kseq.layers.Dense(1)
+    ...     def call(self, inputs, training=None):
+    ...         return self.out(self.hidden(inputs))
+    >>> model = TwoLayer()
+    >>> model.compile(optimizer="adam", loss="mse")
+    >>> model.fit(torch.randn(16, 3), torch.randn(16, 1), epochs=1, verbose=0).epoch
+    [0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from kseq.layers.layer import Layer
+from kseq.training.trainer import Trainer
+
+
+class Model(Layer):
+    """A trainable stack of layers with Keras's training API.
+
+    Args:
+        name: Model name (``"model"``-style auto-naming when omitted).
+        trainable: Whether its weights are trained.
+
+    The functional form ``Model(inputs, outputs)`` is not supported; use ``Sequential`` for a stack
+    of layers or subclass ``Model`` for anything else.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            raise NotImplementedError(
+                "The functional API `Model(inputs, outputs)` is not supported by kseq. Use "
+                "`kseq.Sequential([...])` for a stack of layers, or subclass `kseq.Model` and write "
+                "`call(self, inputs, training=None)` for other topologies."
+            )
+        super().__init__(**kwargs)
+        self._trainer: Trainer | None = None
+        self.stop_training = False
+        self.history: Any = None
+        self._placement: torch.device | None = None
+
+    # ---------------------------------------------------------------- placement
+    def to(self, *args: Any, **kwargs: Any) -> Model:  # type: ignore[override]
+        """``nn.Module.to``; an explicit device also pins where ``fit``/``predict`` run."""
+        device, _, _, _ = torch._C._nn._parse_to(*args, **kwargs)
+        if device is not None:
+            self._placement = torch.device(device)
+        return super().to(*args, **kwargs)
+
+    def cuda(self, device: Any = None) -> Model:
+        self._placement = torch.device(
+            "cuda"
+            if device is None
+            else device
+            if not isinstance(device, int)
+            else f"cuda:{device}"
+        )
+        return super().cuda(device)
+
+    def cpu(self) -> Model:
+        self._placement = torch.device("cpu")
+        return super().cpu()
+
+    def _user_device(self) -> torch.device | None:
+        """The device the user placed the model on (``None`` when they did not)."""
+        if self._placement is None:
+            return None
+        tensor = next(iter(self.parameters()), None)
+        return tensor.device if tensor is not None else self._placement
+
+    def _place(self, device: torch.device) -> None:
+        if any(t.device != device for t in self.parameters()) or any(
+            t.device != device for t in self.buffers()
+        ):
+            super().to(device)
+
+    # ------------------------------------------------------------------ build
+    def _build_from_data_shape(self, input_shape: Any) -> None:
+        """Build before training from the shape of the data (subclassed models: one forward pass)."""
+        if isinstance(input_shape, tuple):
+            with torch.no_grad():
+                was_training = self.training
+                self.eval()
+                self(torch.zeros((1, *input_shape[1:])))
+                self.train(was_training)
+        self.built = True
+
+    def _check_input_shape(self, input_shape: Any) -> None:
+        """Raise a clear error when data does not fit the built model (Sequential checks features)."""
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        if not isinstance(input_shape, tuple):
+            raise NotImplementedError(
+                f"Model {self.name} cannot infer output shapes for nested inputs."
+            )
+        with torch.no_grad():
+            was_training = self.training
+            self.eval()
+            device = next(iter(self.parameters()), torch.zeros(())).device
+            out = self(torch.zeros((1, *input_shape[1:]), device=device))
+            self.train(was_training)
+        return (input_shape[0], *out.shape[1:])
+
+    @property
+    def layers(self) -> list[Layer]:
+        """Direct sublayers, in creation order."""
+        return self._sublayers()
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by ``name`` or by ``index`` in ``layers``.
+
+        Example:
+            >>> import kseq
+            >>> m = kseq.Sequential([kseq.layers.Dense(2, name="a")])
+            >>> m.get_layer("a").name, m.get_layer(index=0).name
+            ('a', 'a')
+        """
+        if index is not None and name is not None:
+            raise ValueError(
+                f"Provide only a layer name or a layer index. Received: index={index}, name={name}."
+            )
+        if index is not None:
+            layers = self.layers
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"Was asked to retrieve layer at index {index} but model only has {len(layers)} layers."
+                )
+            return layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(
+                f"No such layer: {name}. Existing layers are: {[layer.name for layer in self.layers]}."
+            )
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    # ---------------------------------------------------------------- compile
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        loss_weights: Any = None,
+        metrics: Any = None,
+        weighted_metrics: Any = None,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile: Any = "auto",
+        auto_scale_loss: bool = True,
+    ) -> None:
+        """Configure training: optimizer, loss and metrics (strings, objects or callables).
+
+        ``jit_compile=True`` runs the step under ``torch.compile`` (``"auto"`` means eager, as in
+        Keras on torch). ``run_eagerly`` is accepted for compatibility (torch is always eager).
+
+        Example:
+            >>> import kseq
+            >>> m = kseq.Sequential([kseq.Input(shape=(2,)), kseq.layers.Dense(1, activation="sigmoid")])
+            >>> m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"]); m.compiled
+            True
+        """
+        self._trainer = Trainer(
+            self,
+            optimizer,
+            loss,
+            loss_weights,
+            metrics,
+            weighted_metrics,
+            run_eagerly,
+            steps_per_execution,
+            jit_compile,
+            auto_scale_loss,
+        )
+        self._compile_config = {
+            "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
+            "weighted_metrics": weighted_metrics, "run_eagerly": run_eagerly,
+            "steps_per_execution": steps_per_execution, "jit_compile": jit_compile,
+        }  # fmt: skip
+
+    @property
+    def compiled(self) -> bool:
+        return self._trainer is not None
+
+    def _require_compiled(self) -> Trainer:
+        if self._trainer is None:
+            raise ValueError("You must call `compile()` before using the model.")
+        return self._trainer
+
+    @property
+    def optimizer(self) -> Any:
+        return self._trainer.optimizer if self._trainer is not None else None
+
+    @optimizer.setter
+    def optimizer(self, value: Any) -> None:
+        from kseq import optimizers
+
+        self._require_compiled().optimizer = optimizers.get(value)
+
+    @property
+    def loss(self) -> Any:
+        return self._trainer.loss if self._trainer is not None else None
+
+    @property
+    def metrics(self) -> list[Any]:
+        """``[loss tracker, *compiled metrics]`` (after the first fit/evaluate resolves them)."""
+        return self._trainer.metrics if self._trainer is not None else []
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        if self._trainer is not None:
+            self._trainer.reset_metrics()
+
+    def get_metrics_result(self) -> dict[str, float]:
+        """Current metric values as Python floats."""
+        return self._require_compiled().logs()
+
+    # -------------------------------------------------------------- training
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: Sequence[Any] | None = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: Any = True,
+        class_weight: dict[int, float] | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int | Sequence[int] = 1,
+    ) -> Any:
+        """Train for ``epochs`` epochs; returns a ``History`` (Keras's arguments and defaults).
+
+        Data may be NumPy arrays, torch tensors, lists or pandas objects (moved to the device once),
+        or a DataLoader / Dataset / ``PyDataset`` / generator yielding ``(x, y[, sample_weight])``.
+        """
+        return self._require_compiled().fit(
+            x,
+            y,
+            batch_size,
+            epochs,
+            verbose,
+            callbacks,
+            validation_split,
+            validation_data,
+            shuffle,
+            class_weight,
+            sample_weight,
+            initial_epoch,
+            steps_per_epoch,
+            validation_steps,
+            validation_batch_size,
+            validation_freq,
+        )
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: int | None = None,
+        callbacks: Sequence[Any] | None = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """Loss and metrics on the data: a scalar (loss only), a list ordered like ``metrics_names``,
+        or a dict with ``return_dict=True``."""
+        return self._require_compiled().evaluate(
+            x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict
+        )
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: Sequence[Any] | None = None,
+    ) -> np.ndarray:
+        """Outputs for ``x`` as NumPy, computed in batches in inference mode (no compile needed)."""
+        return self._trainer_for_predict().predict(x, batch_size, verbose, steps, callbacks)
+
+    def _trainer_for_predict(self) -> Trainer:
+        return self._trainer if self._trainer is not None else Trainer(self, optimizer=None)
+
+    def train_on_batch(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """One training step on one batch; returns the (running) metrics."""
+        return self._require_compiled().train_on_batch(
+            x, y, sample_weight, class_weight, return_dict
+        )
+
+    def test_on_batch(
+        self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
+    ) -> Any:
+        """Loss and metrics on one batch."""
+        return self._require_compiled().test_on_batch(x, y, sample_weight, return_dict)
+
+    def predict_on_batch(self, x: Any) -> np.ndarray:
+        """Outputs for one batch as NumPy."""
+        return self._trainer_for_predict().predict(x, batch_size=_num_rows(x), verbose=0)
+
+    # -------------------------------------------------------------- summary
+    def summary(
+        self,
+        line_length: int | None = None,
+        positions: Sequence[float] | None = None,
+        print_fn: Callable[..., Any] | None = None,
+        expand_nested: bool = False,
+        show_trainable: bool = False,
+        layer_range: Sequence[str] | None = None,
+    ) -> None:
+        """Print Keras 3's summary table (same layout, numbers and wording)."""
+        from kseq.models.summary import print_summary
+
+        print_summary(
+            self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range
+        )
+
+    # -------------------------------------------------------------- forward
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        training = kwargs.get("training")
+        if training is None or bool(training) == self.training:
+            return super().forward(*args, **kwargs)
+        was_training = self.training
+        self.train(bool(training))
+        try:
+            return super().forward(*args, **kwargs)
+        finally:
+            self.train(was_training)
+
+
+def _num_rows(x: Any) -> int:
+    from kseq.training.data import flatten
+
+    leaf = flatten(x)[0]
+    return int(leaf.shape[0]) if hasattr(leaf, "shape") else len(leaf)

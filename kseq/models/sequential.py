@@ -1,0 +1,401 @@
+"""``Sequential``: a linear stack of layers with eager shape inference.
+
+With a known input shape (``kseq.Input(shape=...)`` first, or ``input_shape=`` on the first layer),
+``add()`` builds each layer at once from the previous layer's output shape, so a mismatch fails in
+``add()`` naming both layers and both shapes. Without one, the whole stack builds on the first data
+(``fit``/``evaluate``/``predict`` or a call).
+
+The forward pass is just ``for layer in layers: x = layer(x)`` (plus mask propagation when some
+layer produces a mask, e.g. ``Embedding(mask_zero=True)``).
+
+Example:
+    >>> import kseq
+    >>> model = kseq.Sequential([kseq.Input(shape=(10,)), kseq.layers.Dense(4), kseq.layers.Dense(1)])
+    >>> model.output_shape, model.count_params()
+    ((None, 1), 49)
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from kseq import activations
+from kseq.layers.input_layer import InputLayer, KerasTensor
+from kseq.layers.layer import Layer, Shape, format_shape, standardize_shape
+from kseq.models.model import Model
+
+
+class Sequential(Model):
+    """A stack of layers, each with one input and one output.
+
+    Args:
+        layers: Initial layers (an ``Input``/``InputLayer`` may come first).
+        trainable: Whether the model's weights are trained.
+        name: Model name (``sequential``, ``sequential_1``, ... by default).
+
+    Example:
+        >>> import torch, kseq
+        >>> m = kseq.Sequential([kseq.layers.Dense(3), kseq.layers.Dense(2)])
+        >>> m(torch.ones(5, 7)).shape, m.built
+        (torch.Size([5, 2]), True)
+    """
+
+    def __init__(
+        self, layers: Iterable[Any] | None = None, trainable: bool = True, name: str | None = None
+    ) -> None:
+        super().__init__(trainable=trainable, name=name)
+        # Registered under "layers" so state_dict keys read "layers.0.linear.weight"; the Keras
+        # `layers` property below returns a plain list of them.
+        self._modules["layers"] = nn.ModuleList()
+        object.__setattr__(self, "_input_layer", None)
+        self._mask_aware = False
+        for layer in layers or ():
+            self.add(layer, rebuild=False)
+        if layers:
+            self._maybe_rebuild()
+
+    # ----------------------------------------------------------------- stack
+    @property
+    def _stack(self) -> nn.ModuleList:
+        return self._modules["layers"]  # type: ignore[return-value]
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers, without the input layer (Keras's ``model.layers``)."""
+        return list(self._stack)  # type: ignore[arg-type]
+
+    def add(self, layer: Any, rebuild: bool = True) -> None:
+        """Add a layer on top of the stack (building it now when the input shape is known).
+
+        Example:
+            >>> import kseq
+            >>> m = kseq.Sequential([kseq.Input(shape=(3,))])
+            >>> m.add(kseq.layers.Dense(2)); m.output_shape
+            (None, 2)
+        """
+        if isinstance(layer, KerasTensor):
+            layer = layer._keras_history[0]
+        if not isinstance(layer, Layer):
+            hint = (
+                " To add a plain torch.nn.Module, wrap it in a kseq layer (subclass kseq.layers.Layer "
+                "and call the module in `call`)."
+                if isinstance(layer, nn.Module)
+                else ""
+            )
+            raise ValueError(
+                "Only instances of `keras.Layer` can be added to a Sequential model. "
+                f"Received: {layer!r} (of type {type(layer)}).{hint}"
+            )
+        if isinstance(layer, InputLayer):
+            if self._input_layer is not None:
+                raise ValueError(
+                    f"Sequential model '{self.name}' has already been configured to use input shape "
+                    f"{self._input_layer.batch_shape}. You cannot add a different Input layer to it."
+                )
+            if len(self._stack):
+                raise ValueError(
+                    f"An Input / InputLayer must come first in Sequential model '{self.name}', which already "
+                    f"has {len(self._stack)} layer(s)."
+                )
+            object.__setattr__(self, "_input_layer", layer)
+            self.built = False
+            return
+        if (
+            not len(self._stack)
+            and self._input_layer is None
+            and layer._input_shape_arg is not None
+        ):
+            self.add(InputLayer(shape=layer._input_shape_arg, batch_size=layer._input_batch_size))
+        if any(existing.name == layer.name for existing in self._stack):
+            raise ValueError(
+                "All layers added to a Sequential model should have unique names. Name "
+                f"'{layer.name}' is already the name of a layer in this model. Update the `name` argument "
+                "to pass a unique name."
+            )
+        self._stack.append(layer)
+        self._mask_aware = any(_produces_mask(lyr) for lyr in self._stack)
+        if not rebuild:
+            self.built = False
+            return
+        if self._input_layer is not None:
+            previous = self._stack[-2] if len(self._stack) > 1 else self._input_layer
+            try:
+                self._build_layer(layer, previous, previous._build_output_shape)
+            except ValueError:
+                self._stack.pop()
+                raise
+            self.built = True
+            self._build_input_shape = self._input_layer.batch_shape
+        else:
+            self.built = False
+
+    def pop(self, rebuild: bool = True) -> Layer:
+        """Remove and return the last layer.
+
+        Example:
+            >>> import kseq
+            >>> m = kseq.Sequential([kseq.Input(shape=(3,)), kseq.layers.Dense(2), kseq.layers.Dense(1)])
+            >>> m.pop().name == "dense" or True, m.output_shape
+            (True, (None, 2))
+        """
+        if not len(self._stack):
+            raise TypeError("There are no layers in the model.")
+        layer: Layer = self._stack[-1]  # type: ignore[assignment]
+        del self._stack[-1]
+        self._mask_aware = any(_produces_mask(lyr) for lyr in self._stack)
+        if rebuild:
+            self._maybe_rebuild()
+        return layer
+
+    def _maybe_rebuild(self) -> None:
+        if self._input_layer is not None and len(self._stack):
+            self.build(self._input_layer.batch_shape)
+
+    # ----------------------------------------------------------------- build
+    def build(self, input_shape: Any = None) -> None:
+        """Build every layer for ``input_shape`` (batch dim included, e.g. ``(None, 16)``).
+
+        Example:
+            >>> import kseq
+            >>> m = kseq.Sequential([kseq.layers.Dense(8)]); m.build((None, 16)); len(m.weights)
+            2
+        """
+        if input_shape is None:
+            if self._input_layer is None:
+                raise ValueError(
+                    f"Sequential model {self.name} cannot be built without an input shape: pass "
+                    "`build(input_shape)` (e.g. `(None, 16)`) or start the model with `kseq.Input(shape=...)`."
+                )
+            input_shape = self._input_layer.batch_shape
+        input_shape = standardize_shape(input_shape)
+        if not len(self._stack):
+            raise ValueError(
+                f"Sequential model {self.name} cannot be built because it has no layers. Call `model.add(layer)`."
+            )
+        if self._input_layer is None:
+            object.__setattr__(self, "_input_layer", InputLayer(batch_shape=input_shape))
+        elif self._input_layer.batch_shape[1:] != input_shape[1:]:
+            raise ValueError(
+                f"Sequential model '{self.name}' has already been configured to use input shape "
+                f"{self._input_layer.batch_shape}. You cannot build it with input_shape {input_shape}"
+            )
+        previous: Layer = self._input_layer
+        for layer in self._stack:
+            self._build_layer(layer, previous, previous._build_output_shape)  # type: ignore[arg-type]
+            previous = layer  # type: ignore[assignment]
+        self.built = True
+        self._build_input_shape = self._input_layer.batch_shape
+        self._remove_build_hook()
+
+    def _build_layer(self, layer: Layer, previous: Layer, shape: Shape) -> Shape:
+        """Build ``layer`` on ``previous``'s output, naming both layers and shapes on failure."""
+        try:
+            return layer.build_from_shape(shape)
+        except (ValueError, TypeError) as exc:
+            prev = (
+                "the model input"
+                if isinstance(previous, InputLayer)
+                else f'"{previous.name}" ({type(previous).__name__})'
+            )
+            raise ValueError(
+                f'Layer "{layer.name}" ({type(layer).__name__}) cannot follow {prev}, which outputs shape '
+                f"{format_shape(shape)}: {exc}"
+            ) from None
+
+    def _build_once(self, input_shape: Any) -> None:
+        # Called by the lazy pre-hook on a first direct call: the batch size is not part of the model.
+        if not self.built:
+            self.build((None, *tuple(input_shape)[1:]))
+        self._remove_build_hook()
+
+    def _to_device(self, device: torch.device) -> None:
+        self._place(device)
+
+    def _build_from_data_shape(self, input_shape: Any) -> None:
+        if not isinstance(input_shape, tuple):
+            raise ValueError(
+                "A Sequential model takes a single input array; received a nested structure of inputs."
+            )
+        self.build((None, *input_shape[1:]))
+
+    def _check_input_shape(self, input_shape: Any) -> None:
+        if not isinstance(input_shape, tuple):
+            raise ValueError(
+                f"Sequential model '{self.name}' takes a single input array; received a nested structure "
+                f"{input_shape}."
+            )
+        expected = self._input_layer.batch_shape if self._input_layer is not None else None
+        if expected is None:
+            return
+        first = self._stack[0].name if len(self._stack) else self.name
+        if len(expected) != len(input_shape):
+            raise ValueError(
+                f'Input 0 of layer "{first}" is incompatible with the layer: expected ndim={len(expected)} '
+                f"(shape {format_shape(expected)}), found ndim={len(input_shape)}. Full shape received: "
+                f"{format_shape(input_shape)}"
+            )
+        for axis in range(1, len(expected)):
+            if expected[axis] is not None and expected[axis] != input_shape[axis]:
+                raise ValueError(
+                    f'Input 0 of layer "{first}" is incompatible with the layer: expected axis {axis - len(expected)} '
+                    f"of input shape to have value {expected[axis]}, but received input with shape "
+                    f"{format_shape(input_shape)}"
+                )
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        shape = standardize_shape(input_shape)
+        for layer in self._stack:
+            shape = layer.compute_output_shape(shape)  # type: ignore[operator]
+        return shape
+
+    # --------------------------------------------------------------- shapes
+    @property
+    def input_shape(self) -> Shape:
+        if self._input_layer is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined input shape yet.")
+        return self._input_layer.batch_shape
+
+    @property
+    def output_shape(self) -> Shape:
+        if not self.built or not len(self._stack):
+            raise AttributeError(f"Sequential model '{self.name}' has no defined output shape yet.")
+        return self._stack[-1]._build_output_shape  # type: ignore[return-value]
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        if self._input_layer is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined inputs yet.")
+        return [self._input_layer.output]
+
+    # -------------------------------------------------------------- forward
+    def forward(self, inputs: Any, training: bool | None = None, mask: Tensor | None = None) -> Any:
+        if training is not None and bool(training) != self.training:
+            was = self.training
+            self.train(bool(training))
+            try:
+                return self.forward(inputs, mask=mask)
+            finally:
+                self.train(was)
+        x = self._standardize_input(inputs)
+        if self._mask_aware:
+            return self._forward_masked(x, mask)
+        layer = None
+        try:
+            for layer in self._stack:
+                x = layer(x)
+        except RuntimeError as exc:
+            raise self._runtime_error(layer, x, exc) from exc
+        return x
+
+    def _standardize_input(self, inputs: Any) -> Tensor:
+        x = inputs if isinstance(inputs, Tensor) else torch.as_tensor(inputs)
+        input_layer = self._input_layer
+        if x.is_floating_point() and input_layer is not None:
+            dtype = getattr(torch, input_layer.input_dtype, None)
+            if (
+                isinstance(dtype, torch.dtype)
+                and dtype.is_floating_point
+                and x.dtype != dtype
+                and not torch.is_autocast_enabled()
+            ):
+                x = x.to(dtype)
+        return x
+
+    def _forward_masked(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        for layer in self._stack:
+            y = layer(x, mask=mask) if _accepts_mask(layer) and mask is not None else layer(x)
+            mask = layer.compute_mask(x, mask)  # type: ignore[operator]
+            x = y
+        if mask is not None:
+            x._keras_mask = mask  # type: ignore[attr-defined]
+        return x
+
+    def _runtime_error(self, layer: Any, x: Tensor, exc: RuntimeError) -> Exception:
+        expected = getattr(layer, "_build_input_shape", None)
+        return ValueError(
+            f'Exception encountered when calling layer "{getattr(layer, "name", layer)}" ({type(layer).__name__}) '
+            f"of Sequential model '{self.name}': received input with shape {format_shape(tuple(x.shape))}"
+            f"{f' (the layer was built for {format_shape(expected)})' if expected is not None else ''}. "
+            f"torch said: {exc}"
+        )
+
+    def _final_activation_split(self) -> Callable[[Tensor], Tensor] | None:
+        """The last layer's sigmoid/softmax when the loss may be computed from its logits."""
+        if not len(self._stack) or self._mask_aware or type(self).forward is not Sequential.forward:
+            return None
+        last = self._stack[-1]
+        activation = getattr(last, "activation", None)
+        if (
+            activation not in activations.FUSABLE
+            or not hasattr(last, "_pre_activation")
+            or getattr(last, "activity_regularizer", None) is not None
+            or last._forward_hooks
+        ):
+            return None
+        return activation
+
+    def _forward_logits(self, inputs: Any) -> Tensor:
+        x = self._standardize_input(inputs)
+        layers = self._stack
+        layer = None
+        try:
+            for layer in layers[:-1]:
+                x = layer(x)
+            layer = layers[-1]
+            return layer._pre_activation(x)  # type: ignore[operator]
+        except RuntimeError as exc:
+            raise self._runtime_error(layer, x, exc) from exc
+
+    # --------------------------------------------------------------- config
+    def get_config(self) -> dict[str, Any]:
+        from kseq.layers import serialize
+
+        layers = ([serialize(self._input_layer)] if self._input_layer is not None else []) + [
+            serialize(layer) for layer in self._stack
+        ]
+        config: dict[str, Any] = {**super().get_config(), "layers": layers}
+        if self._build_input_shape is not None:
+            config["build_input_shape"] = list(self._build_input_shape)
+        return config
+
+    @classmethod
+    def from_config(
+        cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
+    ) -> Sequential:
+        from kseq.layers import deserialize
+
+        config = dict(config)
+        layer_configs = config.pop("layers")
+        build_input_shape = config.pop("build_input_shape", None)
+        config.pop("dtype", None)
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for layer_config in layer_configs:
+            model.add(deserialize(layer_config, custom_objects=custom_objects), rebuild=False)
+        if model._input_layer is not None:
+            model._maybe_rebuild()
+        elif build_input_shape is not None:
+            model.build(tuple(build_input_shape))
+        return model
+
+
+def _produces_mask(layer: Any) -> bool:
+    return type(layer).compute_mask is not Layer.compute_mask or isinstance(layer, Sequential)
+
+
+_MASK_ARG: dict[type, bool] = {}
+
+
+def _accepts_mask(layer: Any) -> bool:
+    cls = type(layer)
+    if cls not in _MASK_ARG:
+        fn = cls.call if cls.forward is Layer.forward else cls.forward
+        params = inspect.signature(fn).parameters
+        _MASK_ARG[cls] = "mask" in params or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+        )
+    return _MASK_ARG[cls]
