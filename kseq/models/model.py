@@ -59,6 +59,7 @@ class Model(Layer):
         self.stop_training = False
         self.history: Any = None
         self._placement: torch.device | None = None
+        self._initial_epoch: int | None = None
 
     # ---------------------------------------------------------------- placement
     def to(self, *args: Any, **kwargs: Any) -> Model:  # type: ignore[override]

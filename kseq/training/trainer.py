@@ -277,7 +277,11 @@ class Trainer:
         epoch_iter = _EpochIterator(train, batch_size, shuffle, steps_per_epoch)
         spe = self.steps_per_execution
         model.train()
+        model._initial_epoch = None
         cbs.on_train_begin()
+        # A callback (BackupAndRestore) may resume an interrupted run at a later epoch.
+        if model._initial_epoch is not None:
+            initial_epoch = model._initial_epoch
         epoch_logs: dict[str, float] = {}
         try:
             for epoch in range(initial_epoch, epochs):
