@@ -49,9 +49,8 @@ class Sequential(Model):
         self, layers: Iterable[Any] | None = None, trainable: bool = True, name: str | None = None
     ) -> None:
         super().__init__(trainable=trainable, name=name)
-        # Registered under "layers" so state_dict keys read "layers.0.linear.weight"; the Keras
-        # `layers` property below returns a plain list of them.
-        self._modules["layers"] = nn.ModuleList()
+        # Layers are the only child modules, registered as "0", "1", ... as in torch.nn.Sequential,
+        # so state_dict keys read "0.linear.weight". (The input layer holds no state and is not one.)
         object.__setattr__(self, "_input_layer", None)
         self._mask_aware = False
         for layer in layers or ():
@@ -61,13 +60,21 @@ class Sequential(Model):
 
     # ----------------------------------------------------------------- stack
     @property
-    def _stack(self) -> nn.ModuleList:
-        return self._modules["layers"]  # type: ignore[return-value]
+    def _stack(self) -> list[Layer]:
+        return list(self._modules.values())  # type: ignore[arg-type]
+
+    def _pop_last(self) -> None:
+        del self._modules[str(len(self._modules) - 1)]
+        self._mask_aware = any(_produces_mask(lyr) for lyr in self._stack)
+
+    def __getitem__(self, index: int) -> Layer:
+        """``model[i]`` is ``model.layers[i]`` (as with ``torch.nn.Sequential``)."""
+        return self.layers[index]
 
     @property
     def layers(self) -> list[Layer]:
         """The layers, without the input layer (Keras's ``model.layers``)."""
-        return list(self._stack)  # type: ignore[arg-type]
+        return self._stack
 
     def add(self, layer: Any, rebuild: bool = True) -> None:
         """Add a layer on top of the stack (building it now when the input shape is known).
@@ -117,7 +124,7 @@ class Sequential(Model):
                 f"'{layer.name}' is already the name of a layer in this model. Update the `name` argument "
                 "to pass a unique name."
             )
-        self._stack.append(layer)
+        self.add_module(str(len(self._modules)), layer)
         self._mask_aware = any(_produces_mask(lyr) for lyr in self._stack)
         if not rebuild:
             self.built = False
@@ -127,7 +134,7 @@ class Sequential(Model):
             try:
                 self._build_layer(layer, previous, previous._build_output_shape)
             except ValueError:
-                self._stack.pop()
+                self._pop_last()  # a failed add changes nothing
                 raise
             self.built = True
             self._build_input_shape = self._input_layer.batch_shape
@@ -145,9 +152,8 @@ class Sequential(Model):
         """
         if not len(self._stack):
             raise TypeError("There are no layers in the model.")
-        layer: Layer = self._stack[-1]  # type: ignore[assignment]
-        del self._stack[-1]
-        self._mask_aware = any(_produces_mask(lyr) for lyr in self._stack)
+        layer = self._stack[-1]
+        self._pop_last()
         if rebuild:
             self._maybe_rebuild()
         return layer
@@ -286,7 +292,7 @@ class Sequential(Model):
             return self._forward_masked(x, mask)
         layer = None
         try:
-            for layer in self._stack:
+            for layer in self._modules.values():
                 x = layer(x)
         except RuntimeError as exc:
             raise self._runtime_error(layer, x, exc) from exc
