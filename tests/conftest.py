@@ -36,7 +36,8 @@ def _fresh_state() -> None:
     kseq.utils.clear_session()
     kseq.utils.set_random_seed(0)
     if "keras" in sys.modules:
-        sys.modules["keras"].utils.clear_session()
+        # free_memory=False: names are reset all the same, without a ~0.5 s gc.collect() per test.
+        sys.modules["keras"].utils.clear_session(free_memory=False)
 
 
 @pytest.fixture
