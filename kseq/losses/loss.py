@@ -119,9 +119,8 @@ def reduce_weighted_values(
         mask_f = mask.to(values.dtype)
         if reduction in ("mean", "sum_over_batch_size"):
             # Masked entries are dropped; the others are scaled so the mean is over valid entries.
-            mask_f = mask_f * _divide_no_nan(
-                torch.tensor(float(mask.numel()), device=values.device), mask_f.sum()
-            )
+            valid = mask_f.sum()
+            mask_f = mask_f * torch.where(valid > 0, mask.numel() / valid, torch.zeros_like(valid))
         if sample_weight is None:
             sample_weight = mask_f
         else:
@@ -172,15 +171,31 @@ class Loss:
         return self.dtype_policy.compute_dtype
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        in_mask = getattr(y_pred, "_keras_mask", None)
         y_pred = _as_tensor(y_pred, self._torch_dtype)
         y_true = _as_tensor(
             y_true, None if self.sparse_targets else self._torch_dtype, y_pred.device
         )
         losses = self.call(y_true, y_pred)
         mask = getattr(losses, "_keras_mask", None)
+        if in_mask is not None:
+            # Keras: the model's output mask (e.g. from Masking/Embedding(mask_zero)) and the mask
+            # the loss itself sets (e.g. ignore_class) combine.
+            mask = in_mask if mask is None else in_mask & mask
         if sample_weight is not None:
             sample_weight = _as_tensor(sample_weight, losses.dtype, losses.device)
         return reduce_weighted_values(losses, sample_weight, self.reduction, mask)
+
+    def _plain_mean(self, y_true: Any, y_pred: Any, sample_weight: Any) -> bool:
+        """Whether this call is an unweighted, unmasked mean over tensors: the case where a
+        subclass may compute the whole reduction in one fused torch kernel."""
+        return (
+            sample_weight is None
+            and self.reduction in ("sum_over_batch_size", "mean")
+            and isinstance(y_pred, Tensor)
+            and isinstance(y_true, Tensor)
+            and getattr(y_pred, "_keras_mask", None) is None
+        )
 
     def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         raise NotImplementedError(
@@ -238,8 +253,35 @@ class LossFunctionWrapper(Loss):
             config["fn"] = get_registered_name(self.fn)
         return {**config, **self._fn_kwargs}
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Loss:
+        config = dict(config)
+        if isinstance(config.get("fn"), str):
+            from kseq import losses
+
+            config["fn"] = losses.get_function(config["fn"])
+        return cls(**config)
+
     def __repr__(self) -> str:
         return f"<LossFunctionWrapper({getattr(self.fn, '__name__', self.fn)}, kwargs={self._fn_kwargs})>"
+
+
+def convert_pair(y_true: Any, y_pred: Any) -> tuple[Tensor, Tensor]:
+    """``y_pred`` as a floating tensor and ``y_true`` cast to its dtype and device.
+
+    What every Keras loss function does first (``convert_to_tensor(y_true, dtype=y_pred.dtype)``),
+    so the functions also accept numpy arrays and lists.
+
+    Example:
+        >>> t, p = convert_pair([1, 0], [0.5, 0.5])
+        >>> t.dtype, p.dtype
+        (torch.float32, torch.float32)
+    """
+    if not isinstance(y_pred, Tensor) or not y_pred.is_floating_point():
+        y_pred = _as_tensor(y_pred, None)
+        if not y_pred.is_floating_point():
+            y_pred = y_pred.to(torch.get_default_dtype())
+    return _as_tensor(y_true, y_pred.dtype, y_pred.device), y_pred
 
 
 def _as_tensor(x: Any, dtype: torch.dtype | None, device: torch.device | None = None) -> Tensor:
