@@ -1,0 +1,595 @@
+"""Random image augmentation layers: ``RandomFlip``, ``RandomRotation``, ``RandomZoom``,
+``RandomTranslation``, ``RandomContrast``, ``RandomBrightness`` and ``RandomCrop``.
+
+They augment only in training (``training=None`` means ``self.training``: on in ``fit`` and on a
+freshly built layer, as Keras's ``training=True`` default; off in ``evaluate``/``predict`` and after
+``model.eval()``, where the input comes back unchanged, integers cast to float). Each batch draws
+one set of parameters per image, vectorised: no Python loop over images and no host sync.
+Geometric layers build one Keras transform row per image and sample the whole batch with one
+``grid_sample`` (:func:`kseq.layers.image_ops.affine_transform`).
+
+Randomness: with ``seed``, each layer owns a ``torch.Generator`` on the input's device (results
+are reproducible and independent of other code); without it, draws come from torch's global
+generator (``kseq.utils.set_random_seed`` makes them reproducible). The draws cannot equal Keras's
+(another RNG); distributions and transforms are Keras's.
+
+Example:
+    >>> import torch
+    >>> layer = RandomFlip("horizontal", seed=0).eval()
+    >>> bool((layer(torch.ones(2, 4, 4, 3)) == 1).all())
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from kseq import config
+from kseq.layers import image_ops
+from kseq.layers.layer import InputSpec, Layer, Shape
+
+__all__ = [
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
+]
+
+HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL = "horizontal", "vertical", "horizontal_and_vertical"
+
+
+class _ImageAugmentation(Layer):
+    """Shared by the ``Random*`` layers: training switch, rank handling, seeded uniform draws."""
+
+    def __init__(
+        self, seed: int | None = None, data_format: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.data_format = config.standardize_data_format(data_format)
+        self.input_spec = InputSpec(min_ndim=3, max_ndim=4)
+        self._generator_seed = seed
+        self._generator: torch.Generator | None = None
+        self._mark_built()
+
+    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+        x = image_ops.as_float(inputs, self.dtype_policy.torch_compute_dtype)
+        image_ops.check_image_rank(x.shape)
+        if not (self.training if training is None else training):
+            return self._inference(x)
+        if x.dim() == 3:
+            return self._augment(x.unsqueeze(0)).squeeze(0)
+        return self._augment(x)
+
+    def _augment(self, images: Tensor) -> Tensor:
+        """The training-time transform of a batch ``(N, H, W, C)`` (or ``(N, C, H, W)``)."""
+        raise NotImplementedError
+
+    def _inference(self, images: Tensor) -> Tensor:
+        return images
+
+    def _uniform(self, n: int, low: float, high: float, like: Tensor) -> Tensor:
+        """``n`` draws from ``U[low, high)`` on ``like``'s device, in its dtype."""
+        u = torch.rand(
+            n, generator=self._generator_for(like.device), device=like.device, dtype=like.dtype
+        )
+        return u * (high - low) + low
+
+    def _generator_for(self, device: torch.device) -> torch.Generator | None:
+        if self._generator_seed is None:
+            return None
+        if self._generator is None or self._generator.device != device:
+            self._generator = torch.Generator(device=device).manual_seed(self._generator_seed)
+        return self._generator
+
+    def _spatial_size(self, images: Tensor) -> tuple[int, int]:
+        h_axis, w_axis = image_ops.image_axes(self.data_format)
+        return images.shape[h_axis], images.shape[w_axis]
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "data_format": self.data_format, "seed": self.seed}
+
+
+class RandomFlip(_ImageAugmentation):
+    """Randomly flip images left-right and/or top-bottom during training (each image with p=0.5).
+
+    Args:
+        mode: ``"horizontal"`` (left-right), ``"vertical"`` (top-bottom) or
+            ``"horizontal_and_vertical"``. As in Keras, the last one draws ONE coin per image and
+            flips both axes together (a 180-degree rotation) or neither.
+        seed: Seed of the layer's own random generator.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Input/output shape: ``(batch, H, W, C)`` or ``(H, W, C)`` (channels_last).
+
+    Example:
+        >>> image = torch.arange(4.0).reshape(1, 2, 2, 1)
+        >>> RandomFlip("horizontal").eval()(image)[0, ..., 0]
+        tensor([[0., 1.],
+                [2., 3.]])
+    """
+
+    def __init__(
+        self,
+        mode: str = HORIZONTAL_AND_VERTICAL,
+        seed: int | None = None,
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        if mode not in (HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL):
+            raise ValueError(
+                f"RandomFlip layer {self.name} received an unknown mode argument {mode!r}. Expected one of "
+                f"{(HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL)}."
+            )
+        self.mode = mode
+
+    def _augment(self, images: Tensor) -> Tensor:
+        h_axis, w_axis = image_ops.image_axes(self.data_format)
+        axes = {
+            HORIZONTAL: (w_axis,),
+            VERTICAL: (h_axis,),
+            HORIZONTAL_AND_VERTICAL: (h_axis, w_axis),
+        }[self.mode]
+        flip = self._uniform(images.shape[0], 0.0, 1.0, images) <= 0.5
+        return torch.where(flip[:, None, None, None], images.flip(axes), images)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "mode": self.mode}
+
+
+class _AffineAugmentation(_ImageAugmentation):
+    """Rotation / zoom / translation: a Keras transform row per image, then one affine resample."""
+
+    _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+    _INTERPOLATIONS = ("nearest", "bilinear")
+
+    def __init__(
+        self,
+        fill_mode: str = "reflect",
+        interpolation: str = "bilinear",
+        seed: int | None = None,
+        fill_value: float = 0.0,
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        if fill_mode not in self._FILL_MODES:
+            raise NotImplementedError(
+                f"Unknown `fill_mode` {fill_mode}. Expected of one {self._FILL_MODES}."
+            )
+        if interpolation not in self._INTERPOLATIONS:
+            raise NotImplementedError(
+                f"Unknown `interpolation` {interpolation}. Expected of one {self._INTERPOLATIONS}."
+            )
+        self.fill_mode = fill_mode
+        self.interpolation = interpolation
+        self.fill_value = fill_value
+
+    def _transforms(self, n: int, height: int, width: int, like: Tensor) -> Tensor:
+        """``(n, 8)`` Keras transform rows (output pixel -> input point), drawn at random."""
+        raise NotImplementedError
+
+    def _augment(self, images: Tensor) -> Tensor:
+        height, width = self._spatial_size(images)
+        transforms = self._transforms(images.shape[0], height, width, images)
+        return image_ops.affine_transform(
+            images,
+            transforms,
+            interpolation=self.interpolation,
+            fill_mode=self.fill_mode,
+            fill_value=self.fill_value,
+            data_format=self.data_format,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "fill_mode": self.fill_mode,
+            "fill_value": self.fill_value,
+            "interpolation": self.interpolation,
+        }
+
+
+def _transform_rows(
+    a0: Tensor, a1: Tensor, a2: Tensor, b0: Tensor, b1: Tensor, b2: Tensor
+) -> Tensor:
+    zeros = torch.zeros_like(a0)
+    return torch.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], dim=1)
+
+
+class RandomRotation(_AffineAugmentation):
+    """Randomly rotate images about their centre during training.
+
+    Args:
+        factor: Fraction of a full turn: ``0.2`` draws angles in ``[-72, 72]`` degrees; a pair
+            ``(lower, upper)`` draws in ``[lower * 360, upper * 360]``. Positive is
+            counter-clockwise: ``factor=(0.25, 0.25)`` is ``np.rot90``.
+        fill_mode: Outside points: ``"reflect"`` (default, ``d c b a | a b c d | d c b a``),
+            ``"wrap"``, ``"constant"`` (``fill_value``) or ``"nearest"``.
+        interpolation: ``"bilinear"`` (default) or ``"nearest"``.
+        seed: Seed of the layer's own random generator.
+        fill_value: Value for ``fill_mode="constant"``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Input/output shape: ``(batch, H, W, C)`` or ``(H, W, C)`` (channels_last).
+
+    Example:
+        >>> image = torch.arange(4.0).reshape(2, 2, 1)
+        >>> RandomRotation((0.25, 0.25))(image)[..., 0].round()
+        tensor([[1., 3.],
+                [0., 2.]])
+    """
+
+    def __init__(
+        self,
+        factor: float | tuple[float, float],
+        fill_mode: str = "reflect",
+        interpolation: str = "bilinear",
+        seed: int | None = None,
+        fill_value: float = 0.0,
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        self.factor = _symmetric_factor(factor, (-1, 1))
+
+    def _transforms(self, n: int, height: int, width: int, like: Tensor) -> Tensor:
+        angle = self._uniform(n, self.factor[0] * 360.0, self.factor[1] * 360.0, like) * (
+            math.pi / 180.0
+        )
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+        return _transform_rows(
+            cos, -sin, cx - cx * cos + cy * sin, sin, cos, cy - cx * sin - cy * cos
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor}
+
+
+class RandomZoom(_AffineAugmentation):
+    """Randomly zoom images in or out (about their centre) during training.
+
+    Args:
+        height_factor: Fraction in ``(-1, 1]``, or a pair: the vertical zoom is ``1 + U[lower,
+            upper]`` of the image height shown. Positive values zoom out, negative values zoom in.
+        width_factor: The same for the width; ``None`` (default) zooms both axes by the same draw
+            (preserving the aspect ratio).
+        fill_mode: ``"reflect"`` (default), ``"wrap"``, ``"constant"`` or ``"nearest"``.
+        interpolation: ``"bilinear"`` (default) or ``"nearest"``.
+        seed: Seed of the layer's own random generator.
+        fill_value: Value for ``fill_mode="constant"``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Input/output shape: ``(batch, H, W, C)`` or ``(H, W, C)`` (channels_last).
+
+    Example:
+        >>> RandomZoom(0.2, seed=1)(torch.ones(2, 8, 8, 3)).shape
+        torch.Size([2, 8, 8, 3])
+    """
+
+    def __init__(
+        self,
+        height_factor: float | tuple[float, float],
+        width_factor: float | tuple[float, float] | None = None,
+        fill_mode: str = "reflect",
+        interpolation: str = "bilinear",
+        seed: int | None = None,
+        fill_value: float = 0.0,
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        message = (
+            "The `height_factor` and `width_factor` arguments should be a number (or a list of two numbers) "
+            "in the range (-1.0, 1.0]. "
+        )
+        self.height_factor = height_factor
+        self.width_factor = width_factor
+        self._height_range = _bounded_factor(
+            height_factor, "height_factor", message, lower_open=True
+        )
+        self._width_range = (
+            None
+            if width_factor is None
+            else _bounded_factor(width_factor, "width_factor", message, lower_open=True)
+        )
+
+    def _transforms(self, n: int, height: int, width: int, like: Tensor) -> Tensor:
+        zoom_y = 1.0 + self._uniform(n, *self._height_range, like)
+        zoom_x = (
+            zoom_y
+            if self._width_range is None
+            else 1.0 + self._uniform(n, *self._width_range, like)
+        )
+        zeros = torch.zeros_like(zoom_x)
+        return _transform_rows(
+            zoom_x,
+            zeros,
+            (width - 1) / 2.0 * (1.0 - zoom_x),
+            zeros,
+            zoom_y,
+            (height - 1) / 2.0 * (1.0 - zoom_y),
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "height_factor": self.height_factor,
+            "width_factor": self.width_factor,
+        }
+
+
+class RandomTranslation(_AffineAugmentation):
+    """Randomly shift images during training, filling the uncovered area per ``fill_mode``.
+
+    Args:
+        height_factor: Fraction of the height in ``[-1, 1]``, or a pair ``(lower, upper)``: the
+            image moves down by ``U[lower, upper] * height`` pixels (negative: up).
+        width_factor: The same for the width (positive: right).
+        fill_mode: ``"reflect"`` (default), ``"wrap"``, ``"constant"`` or ``"nearest"``.
+        interpolation: ``"bilinear"`` (default) or ``"nearest"``.
+        seed: Seed of the layer's own random generator.
+        fill_value: Value for ``fill_mode="constant"``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Input/output shape: ``(batch, H, W, C)`` or ``(H, W, C)`` (channels_last).
+
+    Example:
+        >>> image = torch.arange(1.0, 5.0).reshape(1, 1, 4, 1)
+        >>> RandomTranslation(0, (0.25, 0.25), fill_mode="constant")(image)[0, 0, :, 0]
+        tensor([0., 1., 2., 3.])
+    """
+
+    def __init__(
+        self,
+        height_factor: float | tuple[float, float],
+        width_factor: float | tuple[float, float],
+        fill_mode: str = "reflect",
+        interpolation: str = "bilinear",
+        seed: int | None = None,
+        fill_value: float = 0.0,
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
+        message = "The `factor` argument should be a number (or a list of two numbers) in the range [-1.0, 1.0]. "
+        self.height_factor = height_factor
+        self.width_factor = width_factor
+        self._height_range = _bounded_factor(height_factor, "height_factor", message)
+        self._width_range = _bounded_factor(width_factor, "width_factor", message)
+
+    def _transforms(self, n: int, height: int, width: int, like: Tensor) -> Tensor:
+        dy = self._uniform(n, *self._height_range, like) * height
+        dx = self._uniform(n, *self._width_range, like) * width
+        ones, zeros = torch.ones_like(dx), torch.zeros_like(dx)
+        return _transform_rows(ones, zeros, -dx, zeros, ones, -dy)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "height_factor": self.height_factor,
+            "width_factor": self.width_factor,
+        }
+
+
+class RandomContrast(_ImageAugmentation):
+    """Randomly scale each image's contrast during training: ``(x - mean) * f + mean``, clipped.
+
+    ``mean`` is per image and channel (over height and width); ``f`` is drawn per image from
+    ``[1 - lower, 1 + upper]``.
+
+    Args:
+        factor: A float in ``[0, 1]`` or a pair ``(lower, upper)``. As installed Keras 3 computes it
+            (its docstring says otherwise), a single float ``f`` gives ``(lower, upper) = (0, f)``,
+            so contrast only increases; pass ``(f, f)`` for ``[1 - f, 1 + f]``.
+        value_range: ``(low, high)`` range of the pixel values; outputs are clipped to it.
+        seed: Seed of the layer's own random generator.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Input/output shape: ``(batch, H, W, C)`` or ``(H, W, C)`` (channels_last).
+
+    Example:
+        >>> image = torch.tensor([[[0.0], [100.0]]])
+        >>> RandomContrast((-0.5, 0.5))(image)[..., 0]   # f in [1 + 0.5, 1 + 0.5]
+        tensor([[  0., 125.]])
+    """
+
+    def __init__(
+        self,
+        factor: float | tuple[float, float],
+        value_range: tuple[float, float] = (0, 255),
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(seed=seed, **kwargs)
+        self.factor = _symmetric_factor(factor, (0, 1))
+        self.value_range = value_range
+
+    def _augment(self, images: Tensor) -> Tensor:
+        h_axis, w_axis = image_ops.image_axes(self.data_format)
+        f = self._uniform(images.shape[0], 1.0 - self.factor[0], 1.0 + self.factor[1], images)
+        mean = images.mean(dim=(h_axis, w_axis), keepdim=True)
+        out = (images - mean) * f[:, None, None, None] + mean
+        return out.clamp(self.value_range[0], self.value_range[1])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class RandomBrightness(_ImageAugmentation):
+    """Randomly brighten or darken each image during training: ``x + delta``, clipped.
+
+    ``delta`` is drawn per image from ``U[lower, upper] * (high - low)`` of ``value_range``.
+
+    Args:
+        factor: A float in ``[-1, 1]`` (``f`` means ``(-|f|, |f|)``) or a pair ``(lower, upper)``.
+        value_range: ``(low, high)`` range of the pixel values; outputs are clipped to it.
+        seed: Seed of the layer's own random generator.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Input/output shape: ``(batch, H, W, C)`` or ``(H, W, C)`` (channels_last).
+
+    Example:
+        >>> RandomBrightness((0.1, 0.1), value_range=(0, 1))(torch.full((1, 2, 2, 1), 0.5))[0, 0, 0]
+        tensor([0.6000])
+    """
+
+    def __init__(
+        self,
+        factor: float | tuple[float, float],
+        value_range: tuple[float, float] | list[float] = (0, 255),
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(seed=seed, **kwargs)
+        self.factor = _symmetric_factor(factor, (-1, 1))
+        if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
+            raise ValueError(
+                f"The `value_range` argument should be a list of two numbers. Received: value_range={value_range}"
+            )
+        self.value_range = sorted(value_range)
+
+    def _augment(self, images: Tensor) -> Tensor:
+        low, high = self.value_range
+        delta = self._uniform(images.shape[0], self.factor[0], self.factor[1], images) * (
+            high - low
+        )
+        return (images + delta[:, None, None, None]).clamp(low, high)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class RandomCrop(_ImageAugmentation):
+    """Crop a random ``(height, width)`` window during training; a centred one in inference.
+
+    As in Keras, all images of a batch share one random window; an input not larger than the target
+    on both sides is instead cropped to the target aspect ratio and resized (bilinear).
+
+    Note:
+        Installed Keras 3 returns the input *uncropped* in inference (keras-team/keras#21868, an open
+        bug: the output shape then differs from ``compute_output_shape`` and a following layer fails
+        in ``predict``). kseq does what Keras documents: a centred aspect-ratio crop (+ resize).
+
+    Args:
+        height: Output height.
+        width: Output width.
+        seed: Seed of the layer's own random generator. As in Keras, ``get_config`` reports a random
+            integer when it is ``None``.
+        data_format: ``"channels_last"`` (default) or ``"channels_first"``.
+
+    Input shape: ``(batch, H, W, C)`` or ``(H, W, C)`` (channels_last). Output shape:
+    ``(batch, height, width, C)``.
+
+    Example:
+        >>> RandomCrop(2, 2, seed=3)(torch.ones(4, 6, 6, 1)).shape
+        torch.Size([4, 2, 2, 1])
+    """
+
+    def __init__(
+        self,
+        height: int,
+        width: int,
+        seed: int | None = None,
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        if seed is None:
+            self.seed = random.randint(1, int(1e9))  # Keras's make_default_seed (config only)
+        self.height = height
+        self.width = width
+
+    def _augment(self, images: Tensor) -> Tensor:
+        in_height, in_width = self._spatial_size(images)
+        if not (in_height > self.height and in_width > self.width):
+            return self._inference(images)
+        h_axis, w_axis = (a % 4 for a in image_ops.image_axes(self.data_format))
+        # Offsets stay on the device (index_select, not slicing with a Python int: no host sync).
+        top = torch.randint(
+            0,
+            in_height - self.height + 1,
+            (1,),
+            generator=self._generator_for(images.device),
+            device=images.device,
+        )
+        left = torch.randint(
+            0,
+            in_width - self.width + 1,
+            (1,),
+            generator=self._generator_for(images.device),
+            device=images.device,
+        )
+        rows = top + torch.arange(self.height, device=images.device)
+        cols = left + torch.arange(self.width, device=images.device)
+        return images.index_select(h_axis, rows).index_select(w_axis, cols)
+
+    def _inference(self, images: Tensor) -> Tensor:
+        return image_ops.resize(
+            images,
+            (self.height, self.width),
+            crop_to_aspect_ratio=True,
+            data_format=self.data_format,
+        )
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return image_ops.resized_shape(input_shape, self.height, self.width, self.data_format)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "height": self.height, "width": self.width}
+
+
+# --------------------------------------------------------------------------- factor parsing
+def _symmetric_factor(factor: Any, bounds: tuple[float, float]) -> tuple[float, float]:
+    """Keras's ``BaseImagePreprocessingLayer._set_factor``: ``f`` -> ``(max(-|f|, low), |f|)``."""
+    low, high = bounds
+    message = (
+        f"The `factor` argument should be a number (or a list of two numbers) in the range [{low}, {high}]. "
+        f"Received: factor={factor}"
+    )
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or factor[0] > high or factor[1] < low:
+            raise ValueError(message)
+        lower, upper = sorted(factor)
+        return lower, upper
+    if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+        if factor < low or factor > high:
+            raise ValueError(message)
+        factor = abs(factor)
+        return max(-factor, low), factor
+    raise ValueError(message)
+
+
+def _bounded_factor(
+    factor: Any, name: str, message: str, lower_open: bool = False
+) -> tuple[float, float]:
+    """Zoom/translation factors: each number in ``[-1, 1]`` (``(-1, 1]`` for zoom); ``f`` -> ``(-|f|, |f|)``."""
+
+    def check(value: float) -> None:
+        if value > 1.0 or value < -1.0 or (lower_open and value == -1.0):
+            raise ValueError(message + f"Received: input_number={value}")
+
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2:
+            raise ValueError(message + f"Received: {name}={factor}")
+        check(factor[0])
+        check(factor[1])
+        lower, upper = sorted(factor)
+        return lower, upper
+    if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+        check(factor)
+        return -abs(factor), abs(factor)
+    raise ValueError(message + f"Received: {name}={factor}")
