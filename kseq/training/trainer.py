@@ -486,6 +486,7 @@ class Trainer:
         assert isinstance(data, ArrayData)
         self.prepare(data.x, data.y, training=True)
         assert self.steps is not None
+        self.reset_metrics()  # Keras reports this batch's values, not a running mean
         self.model.train()
         self.steps.train_step(data.x, data.y, data.sample_weight)
         logs = self.logs()
@@ -498,6 +499,7 @@ class Trainer:
         assert isinstance(data, ArrayData)
         self.prepare(data.x, data.y, training=False)
         assert self.steps is not None
+        self.reset_metrics()
         was_training = self.model.training
         self.model.eval()
         with torch.inference_mode():
