@@ -1,5 +1,10 @@
 """``kseq.metrics``: stateful Keras metrics with device-resident state, plus string lookup.
 
+``get()`` accepts exactly the strings Keras's ``keras.metrics.get`` accepts: class names, their
+snake_case forms (``"auc"``, ``"f1_score"``, ``"mean_io_u"``...) and the aliases ``mse``, ``mae``,
+``mape``, ``msle`` and ``bce`` (upper case too). A string gives an instance of the class; a
+function is returned as is (``compile`` wraps it in ``MeanMetricWrapper``).
+
 Example:
     >>> import torch
     >>> m = get("binary_accuracy")
@@ -18,14 +23,60 @@ from kseq.metrics.accuracy import Accuracy as Accuracy
 from kseq.metrics.accuracy import BinaryAccuracy as BinaryAccuracy
 from kseq.metrics.accuracy import CategoricalAccuracy as CategoricalAccuracy
 from kseq.metrics.accuracy import SparseCategoricalAccuracy as SparseCategoricalAccuracy
+from kseq.metrics.accuracy import SparseTopKCategoricalAccuracy as SparseTopKCategoricalAccuracy
+from kseq.metrics.accuracy import TopKCategoricalAccuracy as TopKCategoricalAccuracy
 from kseq.metrics.accuracy import accuracy as accuracy
 from kseq.metrics.accuracy import binary_accuracy as binary_accuracy
 from kseq.metrics.accuracy import categorical_accuracy as categorical_accuracy
 from kseq.metrics.accuracy import sparse_categorical_accuracy as sparse_categorical_accuracy
+from kseq.metrics.accuracy import (
+    sparse_top_k_categorical_accuracy as sparse_top_k_categorical_accuracy,
+)
+from kseq.metrics.accuracy import top_k_categorical_accuracy as top_k_categorical_accuracy
+from kseq.metrics.auc import AUC as AUC
+from kseq.metrics.confusion import FalseNegatives as FalseNegatives
+from kseq.metrics.confusion import FalsePositives as FalsePositives
+from kseq.metrics.confusion import Precision as Precision
+from kseq.metrics.confusion import PrecisionAtRecall as PrecisionAtRecall
+from kseq.metrics.confusion import Recall as Recall
+from kseq.metrics.confusion import RecallAtPrecision as RecallAtPrecision
+from kseq.metrics.confusion import SensitivityAtSpecificity as SensitivityAtSpecificity
+from kseq.metrics.confusion import SpecificityAtSensitivity as SpecificityAtSensitivity
+from kseq.metrics.confusion import TrueNegatives as TrueNegatives
+from kseq.metrics.confusion import TruePositives as TruePositives
+from kseq.metrics.correlation import ConcordanceCorrelation as ConcordanceCorrelation
+from kseq.metrics.correlation import PearsonCorrelation as PearsonCorrelation
+from kseq.metrics.correlation import concordance_correlation as concordance_correlation
+from kseq.metrics.correlation import pearson_correlation as pearson_correlation
+from kseq.metrics.fscore import F1Score as F1Score
+from kseq.metrics.fscore import FBetaScore as FBetaScore
+from kseq.metrics.hinge import CategoricalHinge as CategoricalHinge
+from kseq.metrics.hinge import Hinge as Hinge
+from kseq.metrics.hinge import SquaredHinge as SquaredHinge
+from kseq.metrics.iou import BinaryIoU as BinaryIoU
+from kseq.metrics.iou import IoU as IoU
+from kseq.metrics.iou import MeanIoU as MeanIoU
+from kseq.metrics.iou import OneHotIoU as OneHotIoU
+from kseq.metrics.iou import OneHotMeanIoU as OneHotMeanIoU
 from kseq.metrics.metric import Mean as Mean
 from kseq.metrics.metric import MeanMetricWrapper as MeanMetricWrapper
 from kseq.metrics.metric import Metric as Metric
 from kseq.metrics.metric import Sum as Sum
+from kseq.metrics.probabilistic import BinaryCrossentropy as BinaryCrossentropy
+from kseq.metrics.probabilistic import CategoricalCrossentropy as CategoricalCrossentropy
+from kseq.metrics.probabilistic import KLDivergence as KLDivergence
+from kseq.metrics.probabilistic import Poisson as Poisson
+from kseq.metrics.probabilistic import (
+    SparseCategoricalCrossentropy as SparseCategoricalCrossentropy,
+)
+from kseq.metrics.regression import CosineSimilarity as CosineSimilarity
+from kseq.metrics.regression import LogCoshError as LogCoshError
+from kseq.metrics.regression import MeanAbsoluteError as MeanAbsoluteError
+from kseq.metrics.regression import MeanAbsolutePercentageError as MeanAbsolutePercentageError
+from kseq.metrics.regression import MeanSquaredError as MeanSquaredError
+from kseq.metrics.regression import MeanSquaredLogarithmicError as MeanSquaredLogarithmicError
+from kseq.metrics.regression import R2Score as R2Score
+from kseq.metrics.regression import RootMeanSquaredError as RootMeanSquaredError
 from kseq.saving.serialization import (
     deserialize_keras_object,
     resolve_class,
@@ -35,80 +86,145 @@ from kseq.utils.naming import to_snake_case
 
 # Loss functions double as metric functions, as in keras.metrics.
 binary_crossentropy = _losses.binary_crossentropy
+binary_focal_crossentropy = _losses.binary_focal_crossentropy
 categorical_crossentropy = _losses.categorical_crossentropy
+categorical_focal_crossentropy = _losses.categorical_focal_crossentropy
 sparse_categorical_crossentropy = _losses.sparse_categorical_crossentropy
 mean_squared_error = _losses.mean_squared_error
 mean_absolute_error = _losses.mean_absolute_error
+mean_absolute_percentage_error = _losses.mean_absolute_percentage_error
+mean_squared_logarithmic_error = _losses.mean_squared_logarithmic_error
+hinge = _losses.hinge
+squared_hinge = _losses.squared_hinge
+categorical_hinge = _losses.categorical_hinge
+kl_divergence = _losses.kl_divergence
+poisson = _losses.poisson
+huber = _losses.huber
+log_cosh = _losses.log_cosh
 
 _ALL: dict[str, Any] = {}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {}
 
 
 def register_builtin(*objects: Any, aliases: dict[str, Any] | None = None) -> None:
-    """Add built-in metric classes/functions (by class name, snake_case name and aliases).
+    """Add built-in metric classes (by class name and snake_case name) and functions.
 
-    Used by the modules of this package; user code registers with ``register_keras_serializable``.
+    Classes and ``aliases`` are what ``get()`` resolves strings to; functions are what a
+    ``MeanMetricWrapper`` config can name. Used by the modules of this package; user code
+    registers with ``register_keras_serializable``.
+
+    Example:
+        >>> "top_k_categorical_accuracy" in names()
+        True
     """
     for obj in objects:
-        _ALL[obj.__name__] = obj
         if inspect.isclass(obj):
+            _ALL[obj.__name__] = obj
             _ALL[to_snake_case(obj.__name__)] = obj
+        else:
+            _FUNCTIONS[obj.__name__] = obj
     _ALL.update(aliases or {})
 
 
 register_builtin(
-    Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
-    SparseCategoricalAccuracy, accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
-    binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy,
-    mean_squared_error, mean_absolute_error,
-    aliases={"mse": mean_squared_error, "MSE": mean_squared_error, "mae": mean_absolute_error,
-             "MAE": mean_absolute_error, "bce": binary_crossentropy, "BCE": binary_crossentropy},
+    # Base and reduction
+    Metric, Mean, Sum, MeanMetricWrapper,
+    # Regression
+    MeanSquaredError, RootMeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError, CosineSimilarity, LogCoshError, R2Score,
+    # Classification (confusion counts)
+    AUC, FalseNegatives, FalsePositives, Precision, PrecisionAtRecall, Recall, RecallAtPrecision,
+    SensitivityAtSpecificity, SpecificityAtSensitivity, TrueNegatives, TruePositives,
+    # Correlation, hinge, probabilistic
+    ConcordanceCorrelation, PearsonCorrelation, Hinge, SquaredHinge, CategoricalHinge,
+    KLDivergence, Poisson, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+    # Accuracy
+    Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+    # F-score and IoU
+    F1Score, FBetaScore, IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU,
+    # Functions
+    accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
+    top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, pearson_correlation,
+    concordance_correlation, binary_crossentropy, binary_focal_crossentropy,
+    categorical_crossentropy, categorical_focal_crossentropy, sparse_categorical_crossentropy,
+    mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+    mean_squared_logarithmic_error, hinge, squared_hinge, categorical_hinge, kl_divergence,
+    poisson, huber, log_cosh,
+    aliases={
+        "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy,
+        "mse": MeanSquaredError, "MSE": MeanSquaredError,
+        "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+        "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+        "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError,
+    },
 )  # fmt: skip
 
 
 def names() -> list[str]:
     """Every string ``get()`` (and ``compile(metrics=[...])``) accepts.
 
+    ``"accuracy"``/``"acc"`` are resolved by ``compile`` from the data's shapes.
+
     Example:
-        >>> "sparse_categorical_accuracy" in names()
-        True
+        >>> "sparse_categorical_accuracy" in names(), "mean_io_u" in names()
+        (True, True)
     """
-    return sorted({*_ALL, "accuracy", "acc", "crossentropy", "ce"})
+    return sorted({*_ALL, "accuracy", "acc"})
 
 
-def get(identifier: Any) -> Metric | Callable[..., Any]:
-    """Resolve a metric name, config dict, class, instance or function.
+def get(identifier: Any) -> Metric | Callable[..., Any] | None:
+    """Resolve a metric name, config dict, class, instance or function, as ``keras.metrics.get``.
 
-    Strings naming a function give a ``MeanMetricWrapper`` named after the string.
+    A string or class gives a new instance (named after the class: ``get("mse").name`` is
+    ``"mean_squared_error"``; ``compile`` renames it to the string); an instance or function is
+    returned unchanged.
 
     Example:
         >>> m = get("mae"); type(m).__name__, m.name
-        ('MeanMetricWrapper', 'mae')
+        ('MeanAbsoluteError', 'mean_absolute_error')
     """
+    if identifier is None:
+        return None
     if isinstance(identifier, dict):
-        return deserialize(identifier)
-    obj = resolve_class("metric", identifier, _ALL) if isinstance(identifier, str) else identifier
+        obj = deserialize(identifier)
+    elif isinstance(identifier, str):
+        obj = resolve_class("metric", identifier, _ALL)
+    else:
+        obj = identifier
     if inspect.isclass(obj):
         return obj()
-    if isinstance(obj, Metric):
-        return obj
     if callable(obj):
-        name = (
-            identifier
-            if isinstance(identifier, str)
-            else to_snake_case(getattr(obj, "__name__", "metric"))
-        )
-        return MeanMetricWrapper(obj, name=name)
+        return obj
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
 
 
+def get_function(name: str) -> Callable[..., Any]:
+    """The metric function registered under ``name`` (for ``MeanMetricWrapper`` configs).
+
+    Example:
+        >>> get_function("binary_accuracy").__name__
+        'binary_accuracy'
+    """
+    from kseq.saving.object_registration import get_registered_object
+
+    found = get_registered_object(name)
+    return found if found is not None else resolve_class("metric function", name, _FUNCTIONS)
+
+
 def serialize(metric: Any) -> Any:
-    """Config of a metric object.
+    """Config of a metric object (or the registered name of a metric function).
 
     Example:
         >>> serialize(BinaryAccuracy())["class_name"]
         'BinaryAccuracy'
     """
-    return serialize_keras_object(metric, "keras.metrics", _ALL)
+    if isinstance(metric, Metric) or inspect.isclass(metric):
+        return serialize_keras_object(metric, "keras.metrics", _ALL)
+    from kseq.saving.object_registration import get_registered_name
+
+    return get_registered_name(metric)
 
 
 def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Any:
@@ -118,4 +234,8 @@ def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> An
         >>> deserialize({"class_name": "Accuracy", "config": {"name": "acc"}}).name
         'acc'
     """
+    if isinstance(config, str) and config not in _ALL:
+        if custom_objects and config in custom_objects:
+            return custom_objects[config]
+        return get_function(config)
     return deserialize_keras_object(config, "metric", _ALL, custom_objects)

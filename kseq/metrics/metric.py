@@ -1,9 +1,9 @@
 """``Metric`` (an ``nn.Module`` whose state lives in device buffers) and the reduction metrics
 ``Mean``, ``Sum`` and ``MeanMetricWrapper``.
 
-State never leaves the device during ``update_state``: ``result()`` returns a 0-d tensor, and the
+State never leaves the device during ``update_state``: ``result()`` returns a tensor, and the
 training loop converts it to a Python float only when it prints or logs (a few times a second at
-most and at epoch end).
+most and at epoch end). ``reset_state()`` refills the buffers in place, on whatever device they are.
 
 Example:
     >>> import torch
@@ -20,17 +20,72 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from kseq import initializers, mixed_precision
+from kseq import config, initializers
 from kseq.losses.loss import squeeze_or_expand_to_same_rank
+from kseq.mixed_precision import DTypePolicy
 from kseq.utils.naming import auto_name
+
+_DTYPE_ALIASES = {"int": "int32", "float": "float32", "uint": "uint32"}
+
+
+def standardize_dtype(dtype: Any) -> str:
+    """Keras's metric dtype: ``None`` is ``floatx()``, a policy gives its compute dtype.
+
+    Example:
+        >>> standardize_dtype(None), standardize_dtype("int"), standardize_dtype("mixed_float16")
+        ('float32', 'int32', 'float16')
+    """
+    if dtype is None:
+        return config.floatx()
+    if isinstance(dtype, DTypePolicy):
+        return dtype.compute_dtype
+    if isinstance(dtype, torch.dtype):
+        return str(dtype).removeprefix("torch.")
+    if isinstance(dtype, dict):  # a serialized DTypePolicy
+        return DTypePolicy(**dtype.get("config", dtype)).compute_dtype
+    name = _DTYPE_ALIASES.get(str(dtype), str(dtype)).removeprefix("mixed_")
+    if not isinstance(getattr(torch, name, None), torch.dtype):
+        raise ValueError(
+            f"Invalid metric dtype: {dtype!r}. Expected a dtype name such as 'float32', 'float64', "
+            "'int32' or a dtype policy name such as 'mixed_float16'."
+        )
+    return name
+
+
+def divide_no_nan(numerator: Tensor, denominator: Tensor) -> Tensor:
+    """``numerator / denominator``, with 0 where the denominator is 0 (Keras's ``divide_no_nan``).
+
+    Example:
+        >>> divide_no_nan(torch.tensor([1.0, 1.0]), torch.tensor([2.0, 0.0]))
+        tensor([0.5000, 0.0000])
+    """
+    return torch.where(denominator == 0, torch.zeros_like(numerator), numerator / denominator)
+
+
+def check_2d_inputs(
+    metric: str, y_true_shape: tuple[int, ...], y_pred_shape: tuple[int, ...]
+) -> None:
+    """Raise Keras's error unless both inputs are ``(batch_size, output_dim)``.
+
+    Example:
+        >>> check_2d_inputs("R2Score", (4,), (4, 1))
+        Traceback (most recent call last):
+        ...
+        ValueError: R2Score expects 2D inputs with shape (batch_size, output_dim). Received input shapes: y_pred.shape=(4, 1) and y_true.shape=(4,).
+    """
+    if len(y_pred_shape) != 2 or len(y_true_shape) != 2:
+        raise ValueError(
+            f"{metric} expects 2D inputs with shape (batch_size, output_dim). Received input "
+            f"shapes: y_pred.shape={y_pred_shape} and y_true.shape={y_true_shape}."
+        )
 
 
 class Metric(nn.Module):
     """Base class of stateful metrics: ``update_state``, ``result``, ``reset_state``.
 
     Create state with ``add_variable`` (a registered buffer, so ``metric.to(device)`` moves it);
-    update it with in-place tensor ops. Calling the metric (``m(y_true, y_pred)``) updates and
-    returns the result, as in Keras.
+    update it with in-place tensor ops, never reading a value back to the host. Calling the metric
+    (``m(y_true, y_pred)``) updates and returns the result, as in Keras.
 
     Example:
         >>> class Count(Metric):
@@ -48,13 +103,15 @@ class Metric(nn.Module):
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
         super().__init__()
         self.name = name or auto_name(type(self).__name__)
-        self.dtype_policy = mixed_precision.get(dtype)
-        self._torch_dtype = self.dtype_policy.torch_variable_dtype
-        self._initial_values: dict[str, Tensor] = {}
+        self._dtype = standardize_dtype(dtype)
+        self._torch_dtype: torch.dtype = getattr(torch, self._dtype)
+        # name -> initial value: a Python number (refilled with ``fill_``) or a tensor.
+        self._initial_values: dict[str, float | Tensor] = {}
 
     @property
     def dtype(self) -> str:
-        return self.dtype_policy.variable_dtype
+        """The metric's dtype name (``"float32"`` unless given)."""
+        return self._dtype
 
     def add_variable(
         self,
@@ -63,69 +120,133 @@ class Metric(nn.Module):
         dtype: Any = None,
         aggregation: str = "sum",
         name: str | None = None,
+        *,
+        device: torch.device | str | None = None,
     ) -> Tensor:
-        """Create a state buffer (reset to its initial value by ``reset_state``)."""
-        torch_dtype = getattr(torch, str(dtype)) if dtype is not None else self._torch_dtype
-        init = initializers.get(initializer)
-        value = (
-            init(tuple(shape), dtype=torch_dtype)
-            if callable(init)
-            else torch.as_tensor(init, dtype=torch_dtype)
-        )
+        """Create a state buffer (reset to its initial value by ``reset_state``).
+
+        As in Keras, ``dtype=None`` means ``floatx()``. ``device`` places a variable created lazily
+        inside ``update_state`` next to the data. ``aggregation`` is accepted for Keras
+        compatibility.
+
+        Example:
+            >>> m = Metric(name="m"); v = m.add_variable((2,), "ones", name="v"); v
+            tensor([1., 1.])
+        """
+        torch_dtype = getattr(torch, standardize_dtype(dtype))
+        if isinstance(initializer, (int, float)):
+            value = torch.full(tuple(shape), float(initializer))
+        else:
+            value = initializers.get(initializer)(tuple(shape), dtype=torch_dtype)
+        value = value.to(device="cpu", dtype=torch_dtype)
+        flat = value.reshape(-1)
+        constant = flat.numel() > 0 and bool((flat == flat[0]).all())  # on the host, once
         name = name or f"variable_{len(self._initial_values)}"
-        self._initial_values[name] = value.clone()
+        self._initial_values[name] = flat[0].item() if constant else value.clone()
+        # Variables built lazily may be created under ``torch.inference_mode`` (evaluate); they
+        # must stay normal tensors so that training can update them in place afterwards.
+        with torch.inference_mode(False):
+            value = value.clone().to(device) if device is not None else value.clone()
         self.register_buffer(name, value)
         return getattr(self, name)
 
-    add_weight = add_variable
+    def add_weight(
+        self,
+        shape: Sequence[int] = (),
+        initializer: Any = None,
+        dtype: Any = None,
+        name: str | None = None,
+    ) -> Tensor:
+        """Keras's alias of :meth:`add_variable`.
+
+        Example:
+            >>> Metric(name="m").add_weight((1,), "zeros", name="w")
+            tensor([0.])
+        """
+        return self.add_variable(shape, initializer or "zeros", dtype=dtype, name=name)
 
     @property
     def variables(self) -> list[Tensor]:
-        return [getattr(self, name) for name in self._initial_values]
+        """The state buffers of this metric and of the metrics it contains."""
+        own = [getattr(self, name) for name in self._initial_values]
+        nested = [v for m in self.children() if isinstance(m, Metric) for v in m.variables]
+        return own + nested
 
     def update_state(self, *args: Any, **kwargs: Any) -> None:
         raise NotImplementedError(f"Metric {type(self).__name__} must implement update_state().")
 
-    def result(self) -> Tensor:
+    def result(self) -> Any:
         raise NotImplementedError(f"Metric {type(self).__name__} must implement result().")
 
     def reset_state(self) -> None:
-        """Reset every state variable to its initial value (on its current device)."""
+        """Refill every state buffer with its initial value, in place (no device change)."""
         with torch.no_grad():
             for name, value in self._initial_values.items():
-                getattr(self, name).copy_(value)
+                buffer = getattr(self, name)
+                if isinstance(value, Tensor):
+                    buffer.copy_(value.to(buffer.device, non_blocking=True))
+                else:
+                    buffer.fill_(value)
+            for child in self.children():
+                if isinstance(child, Metric):
+                    child.reset_state()
 
-    def forward(self, *args: Any, **kwargs: Any) -> Tensor:
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         self.update_state(*args, **kwargs)
         return self.result()
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, with Keras's keys.
+
+        Example:
+            >>> Mean(name="m").get_config()
+            {'name': 'm', 'dtype': 'float32'}
+        """
         return {"name": self.name, "dtype": self.dtype}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Metric:
+        """Instantiate from :meth:`get_config`'s output.
+
+        Example:
+            >>> Mean.from_config({"name": "m", "dtype": "float32"}).name
+            'm'
+        """
         return cls(**config)
+
+    def _state_device(self) -> torch.device:
+        buffer = next(self.buffers(), None)
+        return buffer.device if buffer is not None else torch.device("cpu")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
 
 
 def reduce_to_samplewise_values(
-    values: Tensor, sample_weight: Tensor | None, dtype: torch.dtype
+    values: Tensor,
+    sample_weight: Any,
+    dtype: torch.dtype,
+    reduce_fn: Callable[..., Tensor] = torch.mean,
 ) -> tuple[Tensor, Tensor | None]:
-    """Keras's reduction of element-wise metric values (and weights) to one value per sample."""
+    """Keras's reduction of element-wise metric values (and weights) to one value per sample.
+
+    Example:
+        >>> v, w = reduce_to_samplewise_values(torch.ones(2, 3), torch.tensor([1.0, 0.0]), torch.float32)
+        >>> v.tolist(), w.tolist()
+        ([1.0, 0.0], [1.0, 0.0])
+    """
     values = values.to(dtype)
     if sample_weight is not None:
         sample_weight = torch.as_tensor(sample_weight, dtype=dtype, device=values.device)
         values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
         if values.ndim > sample_weight.ndim:
-            values = values.mean(dim=tuple(range(sample_weight.ndim, values.ndim)))
+            values = reduce_fn(values, dim=tuple(range(sample_weight.ndim, values.ndim)))
         sample_weight = torch.broadcast_to(sample_weight, values.shape)
         values = values * sample_weight
         if sample_weight.ndim > 1:
-            sample_weight = sample_weight.mean(dim=tuple(range(1, sample_weight.ndim)))
+            sample_weight = reduce_fn(sample_weight, dim=tuple(range(1, sample_weight.ndim)))
     if values.ndim > 1:
-        values = values.mean(dim=tuple(range(1, values.ndim)))
+        values = reduce_fn(values, dim=tuple(range(1, values.ndim)))
     return values, sample_weight
 
 
@@ -140,8 +261,12 @@ class Mean(Metric):
 
     def __init__(self, name: str = "mean", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
-        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
-        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+        self.total = self.add_variable(
+            shape=(), initializer="zeros", dtype=self.dtype, name="total"
+        )
+        self.count = self.add_variable(
+            shape=(), initializer="zeros", dtype=self.dtype, name="count"
+        )
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         values = torch.as_tensor(values, device=self.total.device)
@@ -149,7 +274,7 @@ class Mean(Metric):
             # Fast path: sum of per-sample means == sum / (elements per sample).
             n = values.shape[0]
             if n:
-                self.total.add_(values.sum().to(self.total.dtype), alpha=n / values.numel())
+                self.total.add_(values.sum(dtype=self.total.dtype), alpha=n / values.numel())
             self.count.add_(n)
             return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, self.total.dtype)
@@ -160,24 +285,28 @@ class Mean(Metric):
             self.count.add_(values.shape[0] if values.ndim >= 1 else 1)
 
     def result(self) -> Tensor:
-        return torch.where(self.count == 0, torch.zeros_like(self.total), self.total / self.count)
+        return divide_no_nan(self.total, self.count)
 
 
 class Sum(Metric):
     """(Weighted) sum of the values it is given.
 
     Example:
-        >>> s = Sum(); s.update_state(torch.tensor([1.0, 2.0])); float(s.result())
-        3.0
+        >>> s = Sum(); s.update_state(torch.tensor([[1.0, 2.0], [3.0, 4.0]])); float(s.result())
+        10.0
     """
 
     def __init__(self, name: str = "sum", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
-        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+        self.total = self.add_variable(
+            shape=(), initializer="zeros", dtype=self.dtype, name="total"
+        )
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         values = torch.as_tensor(values, device=self.total.device)
-        values, _ = reduce_to_samplewise_values(values, sample_weight, self.total.dtype)
+        values, _ = reduce_to_samplewise_values(
+            values, sample_weight, self.total.dtype, reduce_fn=torch.sum
+        )
         self.total.add_(values.sum())
 
     def result(self) -> Tensor:
@@ -203,7 +332,7 @@ class MeanMetricWrapper(Mean):
         self._fn_kwargs = kwargs
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        y_pred = torch.as_tensor(y_pred)
+        y_pred = torch.as_tensor(y_pred, device=self.total.device)
         y_true = torch.as_tensor(y_true, device=y_pred.device)
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
         mask = getattr(values, "_keras_mask", None)
@@ -214,9 +343,33 @@ class MeanMetricWrapper(Mean):
         super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self) -> dict[str, Any]:
+        """Keras's config: name, dtype, the function's registered name and its keyword arguments.
+
+        Example:
+            >>> from kseq.losses import mean_squared_error
+            >>> MeanMetricWrapper(mean_squared_error, name="m").get_config()["fn"]
+            'mean_squared_error'
+        """
         config = super().get_config()
         if type(self) is MeanMetricWrapper:
             from kseq.saving.object_registration import get_registered_name
 
             config["fn"] = get_registered_name(self._fn)
         return {**config, **self._fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        """Instantiate from :meth:`get_config`'s output (a named ``fn`` is looked up).
+
+        Example:
+            >>> from kseq.losses import mean_squared_error
+            >>> m = MeanMetricWrapper(mean_squared_error, name="m")
+            >>> MeanMetricWrapper.from_config(m.get_config())._fn is mean_squared_error
+            True
+        """
+        config = dict(config)
+        if isinstance(config.get("fn"), str):
+            from kseq.metrics import get_function
+
+            config["fn"] = get_function(config["fn"])
+        return cls(**config)
