@@ -15,6 +15,7 @@ import inspect
 from typing import Any
 
 from kseq.layers.activation import *  # noqa: F403
+from kseq.layers.affine_augmentation import *  # noqa: F403
 from kseq.layers.augmentation import *  # noqa: F403
 from kseq.layers.conv import *  # noqa: F403
 from kseq.layers.core import *  # noqa: F403

@@ -34,7 +34,7 @@ from torch import Tensor
 
 from kseq import config
 
-__all__ = ["affine_transform", "resize"]
+__all__ = ["affine_transform", "center_crop", "resize"]
 
 RESIZE_INTERPOLATIONS = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic"}
 AFFINE_INTERPOLATIONS = ("nearest", "bilinear")
@@ -115,6 +115,22 @@ def aspect_crop_box(
         crop_height,
         crop_width,
     )
+
+
+def center_crop(images: Tensor, height: int, width: int, data_format: str) -> Tensor:
+    """Keras's ``CenterCrop``: the central window, or an aspect-ratio crop + resize when too small.
+
+    Example:
+        >>> center_crop(torch.ones(1, 2, 2, 1), 4, 4, "channels_last").shape
+        torch.Size([1, 4, 4, 1])
+    """
+    check_image_rank(images.shape)
+    h_axis, w_axis = image_axes(data_format)
+    h_diff, w_diff = images.shape[h_axis] - height, images.shape[w_axis] - width
+    if h_diff < 0 or w_diff < 0:
+        return resize(images, (height, width), crop_to_aspect_ratio=True, data_format=data_format)
+    images = images.narrow(h_axis % images.dim(), h_diff // 2, height)
+    return images.narrow(w_axis % images.dim(), w_diff // 2, width)
 
 
 def _to_nchw(images: Tensor, data_format: str) -> tuple[Tensor, bool]:

@@ -412,7 +412,7 @@ class CenterCrop(Layer):
         self._mark_built()
 
     def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
-        return center_crop(
+        return image_ops.center_crop(
             image_ops.as_float(inputs, self.dtype_policy.torch_compute_dtype),
             self.height,
             self.width,
@@ -429,24 +429,6 @@ class CenterCrop(Layer):
             "width": self.width,
             "data_format": self.data_format,
         }
-
-
-def center_crop(images: Tensor, height: int, width: int, data_format: str) -> Tensor:
-    """Keras's ``CenterCrop``: the central window, or an aspect-ratio crop + resize when too small.
-
-    Example:
-        >>> center_crop(torch.ones(1, 2, 2, 1), 4, 4, "channels_last").shape
-        torch.Size([1, 4, 4, 1])
-    """
-    image_ops.check_image_rank(images.shape)
-    h_axis, w_axis = image_ops.image_axes(data_format)
-    h_diff, w_diff = images.shape[h_axis] - height, images.shape[w_axis] - width
-    if h_diff < 0 or w_diff < 0:
-        return image_ops.resize(
-            images, (height, width), crop_to_aspect_ratio=True, data_format=data_format
-        )
-    images = images.narrow(h_axis % images.dim(), h_diff // 2, height)
-    return images.narrow(w_axis % images.dim(), w_diff // 2, width)
 
 
 # --------------------------------------------------------------------------- helpers

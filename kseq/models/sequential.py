@@ -200,6 +200,13 @@ class Sequential(Model):
 
     def _build_layer(self, layer: Layer, previous: Layer, shape: Shape) -> Shape:
         """Build ``layer`` on ``previous``'s output, naming both layers and shapes on failure."""
+        if isinstance(shape, list):  # e.g. LSTM(return_state=True): (output, *states)
+            raise ValueError(
+                f'Layer "{layer.name}" ({type(layer).__name__}) expects 1 input, but "{previous.name}" '
+                f"({type(previous).__name__}) outputs {len(shape)} tensors with shapes "
+                f"{', '.join(format_shape(s) for s in shape)}. All layers in a Sequential model should have a single "
+                "output tensor: set `return_state=False`, or use a subclassed `Model` for multi-output layers."
+            )
         try:
             return layer.build_from_shape(shape)
         except (ValueError, TypeError) as exc:
@@ -288,7 +295,7 @@ class Sequential(Model):
             finally:
                 self.train(was)
         x = self._standardize_input(inputs)
-        if self._mask_aware:
+        if self._mask_aware or mask is not None:
             return self._forward_masked(x, mask)
         layer = None
         try:
@@ -390,6 +397,11 @@ class Sequential(Model):
 
 
 def _produces_mask(layer: Any) -> bool:
+    # Layers that only transform an incoming mask (LSTM, Bidirectional...) say `creates_mask = False`
+    # so that a stack without an Embedding(mask_zero=True)/Masking keeps the plain fast path.
+    creates = getattr(layer, "creates_mask", None)
+    if creates is not None:
+        return bool(creates)
     return type(layer).compute_mask is not Layer.compute_mask or isinstance(layer, Sequential)
 
 
