@@ -370,3 +370,20 @@ def test_model_with_augmentation_trains_and_predicts_deterministically() -> None
     first = model.predict(x[:16], verbose=0)
     np.testing.assert_array_equal(model.predict(x[:16], verbose=0), first)
     assert model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] > 0.85
+
+
+@pytest.mark.cuda
+def test_layers_run_on_the_gpu_without_host_syncs() -> None:
+    x = torch.as_tensor(_images((8, 8, 9, 3))).cuda()
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for name, make in LAYERS.items():
+            layer = make(seed=1)
+            out = layer(x)
+            assert out.device == x.device, name
+            assert layer(x, training=False).device == x.device, name
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    pinned = RandomRotation((0.1, 0.1), fill_mode="wrap")
+    torch.testing.assert_close(pinned(x).cpu(), pinned(x.cpu()), atol=1e-4, rtol=0)
