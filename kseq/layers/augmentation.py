@@ -67,10 +67,9 @@ class _ImageAugmentation(Layer):
         return images
 
     def _uniform(self, n: int, low: float, high: float, like: Tensor) -> Tensor:
-        """``n`` draws from ``U[low, high)`` on ``like``'s device, in its dtype."""
-        u = torch.rand(
-            n, generator=self._generator_for(like.device), device=like.device, dtype=like.dtype
-        )
+        """``n`` float32 draws from ``U[low, high)`` on ``like``'s device (float32 as in Keras, also
+        for half-precision images: an angle in bfloat16 would be off by up to ~0.5 degree)."""
+        u = torch.rand(n, generator=self._generator_for(like.device), device=like.device)
         return u * (high - low) + low
 
     def _generator_for(self, device: torch.device) -> torch.Generator | None:
@@ -176,7 +175,7 @@ class RandomContrast(_ImageAugmentation):
         h_axis, w_axis = image_ops.image_axes(self.data_format)
         f = self._uniform(images.shape[0], 1.0 - self.factor[0], 1.0 + self.factor[1], images)
         mean = images.mean(dim=(h_axis, w_axis), keepdim=True)
-        out = (images - mean) * f[:, None, None, None] + mean
+        out = (images - mean) * f.to(images.dtype)[:, None, None, None] + mean
         return out.clamp(self.value_range[0], self.value_range[1])
 
     def get_config(self) -> dict[str, Any]:
@@ -221,7 +220,7 @@ class RandomBrightness(_ImageAugmentation):
         delta = self._uniform(images.shape[0], self.factor[0], self.factor[1], images) * (
             high - low
         )
-        return (images + delta[:, None, None, None]).clamp(low, high)
+        return (images + delta.to(images.dtype)[:, None, None, None]).clamp(low, high)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
@@ -273,22 +272,13 @@ class RandomCrop(_ImageAugmentation):
             return self._inference(images)
         h_axis, w_axis = (a % 4 for a in image_ops.image_axes(self.data_format))
         # Offsets stay on the device (index_select, not slicing with a Python int: no host sync).
-        top = torch.randint(
-            0,
-            in_height - self.height + 1,
-            (1,),
-            generator=self._generator_for(images.device),
-            device=images.device,
+        generator, device = self._generator_for(images.device), images.device
+        top, left = (
+            torch.randint(0, slack + 1, (1,), generator=generator, device=device)
+            for slack in (in_height - self.height, in_width - self.width)
         )
-        left = torch.randint(
-            0,
-            in_width - self.width + 1,
-            (1,),
-            generator=self._generator_for(images.device),
-            device=images.device,
-        )
-        rows = top + torch.arange(self.height, device=images.device)
-        cols = left + torch.arange(self.width, device=images.device)
+        rows = top + torch.arange(self.height, device=device)
+        cols = left + torch.arange(self.width, device=device)
         return images.index_select(h_axis, rows).index_select(w_axis, cols)
 
     def _inference(self, images: Tensor) -> Tensor:

@@ -249,7 +249,9 @@ class Normalization(Layer):
         total_var = torch.zeros(stats_shape, dtype=torch.float64)
         total_count = 0
         for batch in itertools.chain([first], batches):
-            if tuple(batch.shape[d] for d in self._keep_axis) != stats_shape:
+            if batch.dim() != len(self._build_input_shape) or (
+                tuple(batch.shape[d] for d in self._keep_axis) != stats_shape
+            ):
                 raise ValueError(
                     f"adapt() yielded a batch with incompatible shape. Expected {self._build_input_shape}, "
                     f"got {tuple(batch.shape)}."
