@@ -196,6 +196,9 @@ class Layer(nn.Module):
         **kwargs: Any,
     ) -> None:
         super().__init__()
+        # Keras semantics: outside `fit`, a layer runs in inference mode (`training=None` means
+        # False). `fit` switches to training mode and back; hand-written loops call `model.train()`.
+        self.training = False
         if kwargs:
             raise ValueError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
@@ -278,6 +281,7 @@ class Layer(nn.Module):
     def _finish_build(self, input_shape: Any) -> None:
         """Bookkeeping after ``build``: mark built, record the shape, apply dtype and trainable."""
         self.built = True
+        self.train(self.training)  # torch modules created in build take the layer's mode
         if input_shape is not None:
             self._build_input_shape = input_shape
         if self._has_float_state():
