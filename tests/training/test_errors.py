@@ -104,9 +104,9 @@ def test_unknown_names_list_the_valid_ones() -> None:
     model = Sequential([kseq.Input(shape=(10,)), layers.Dense(1)])
     with pytest.raises(
         ValueError,
-        match="Unknown optimizer: 'adma'. Did you mean 'adam'\\? Valid optimizer names: .*rmsprop",
+        match="Unknown optimizer: 'rmsprp'. Did you mean 'rmsprop'\\? Valid optimizer names: .*adam",
     ):
-        model.compile(optimizer="adma", loss="mse")
+        model.compile(optimizer="rmsprp", loss="mse")
     with pytest.raises(
         ValueError, match="Unknown loss: 'binary_crossentropyy'. Did you mean 'binary_crossentropy'"
     ):
