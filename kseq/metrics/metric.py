@@ -320,14 +320,15 @@ class MeanMetricWrapper(Mean):
         >>> m = MeanMetricWrapper(lambda t, p: (t - p).abs(), name="mae")
         >>> m.update_state(torch.zeros(2), torch.tensor([1.0, 3.0])); float(m.result())
         2.0
+
+    Without ``name``, the metric is auto-named ``mean_metric_wrapper`` (as in Keras; ``compile``
+    names a wrapped function after the function).
     """
 
     def __init__(
         self, fn: Callable[..., Tensor], name: str | None = None, dtype: Any = None, **kwargs: Any
     ) -> None:
-        super().__init__(
-            name=name or auto_name(getattr(fn, "__name__", "mean_metric_wrapper")), dtype=dtype
-        )
+        super().__init__(name=name or auto_name(type(self).__name__), dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
 

@@ -127,6 +127,10 @@ class CosineSimilarity(MeanMetricWrapper):
     def __init__(self, name: str = "cosine_similarity", dtype: Any = None, axis: int = -1) -> None:
         super().__init__(cosine_similarity, name=name, dtype=dtype, axis=axis)
 
+    def get_config(self) -> dict[str, Any]:
+        # As in Keras, ``axis`` is not part of the config (a restored metric uses axis=-1).
+        return {"name": self.name, "dtype": self.dtype}
+
 
 class LogCoshError(MeanMetricWrapper):
     """Mean of ``log(cosh(y_pred - y_true))``; its default name is ``"logcosh"``, as in Keras.

@@ -69,11 +69,43 @@ def get_compile_metric(
         )
         return MeanMetricWrapper(fn, name=str(identifier))
     metric = _metrics.get(identifier)
+    # Keras's get_object_name: the string written, else the metric's name or the function's name.
+    name = identifier if isinstance(identifier, str) else getattr(metric, "name", None)
     if not isinstance(metric, Metric):
         metric = MeanMetricWrapper(metric)
-    if isinstance(identifier, str):
-        metric.name = identifier
+    metric.name = name or to_snake_case(getattr(metric._fn, "__name__", "mean_metric_wrapper"))
     return metric
+
+
+def make_log_names_unique(metrics: list[Metric], weighted_metrics: list[Metric]) -> None:
+    """Rename compiled metrics whose log keys would collide, as Keras names its results.
+
+    A repeated name among ``metrics`` gets ``_1``, ``_2``...; a weighted metric whose name is
+    taken becomes ``weighted_<name>`` (then ``weighted_<name>_1``...).
+
+    Example:
+        >>> ms, ws = [MeanMetricWrapper(abs, name="m"), MeanMetricWrapper(abs, name="m")], [BinaryAccuracy(name="m")]
+        >>> make_log_names_unique(ms, ws); [m.name for m in ms + ws]
+        ['m', 'm_1', 'weighted_m']
+    """
+    seen: dict[str, int] = {}
+    for metric in metrics:
+        if metric.name in seen:
+            seen[metric.name] += 1
+            metric.name = f"{metric.name}_{seen[metric.name] - 1}"
+        else:
+            seen[metric.name] = 1
+    for metric in weighted_metrics:
+        if metric.name not in seen:
+            seen[metric.name] = 1
+            continue
+        name = f"weighted_{metric.name}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name] - 1}"
+        else:
+            seen[name] = 1
+        metric.name = name
 
 
 def get_compile_loss(

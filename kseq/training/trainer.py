@@ -132,6 +132,9 @@ class Trainer:
                 compile_utils.get_compile_metric(m, y_shape, out_shape)
                 for m in self._weighted_specs
             ]
+            compile_utils.make_log_names_unique(
+                self.compiled_metrics, self.compiled_weighted_metrics
+            )
             device = self._device or torch.device("cpu")
             for m in self.compiled_metrics + self.compiled_weighted_metrics:
                 m.to(device)

@@ -1,0 +1,125 @@
+"""Metrics as ``compile()`` users meet them: the log keys Keras gives for strings, classes,
+instances and functions, and ``weighted_metrics`` honouring ``sample_weight``/``class_weight``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import kseq
+
+
+def mean_abs_gap(y_true: Any, y_pred: Any) -> Any:
+    """A user metric function (works on torch tensors, so on both backends)."""
+    return (y_true - y_pred).abs().mean(dim=-1)
+
+
+def _binary_data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 5)).astype("float32")
+    y = (x[:, :1] + 0.3 * rng.normal(size=(64, 1)) > 0).astype("float32")
+    return x, y
+
+
+# Each entry builds the `metrics` (and `weighted_metrics`) of one compile call from a module that
+# has `.metrics` (kseq or keras).
+CompileSpec = Callable[[Any], dict[str, Any]]
+SPECS: dict[str, CompileSpec] = {
+    "accuracy": lambda k: {"metrics": ["accuracy"]},
+    "acc-and-weighted-acc": lambda k: {"metrics": ["acc"], "weighted_metrics": ["acc"]},
+    "aliases": lambda k: {"metrics": ["mse", "mae", "mape", "msle", "bce"]},
+    "snake-and-class-names": lambda k: {
+        "metrics": ["auc", "AUC", "precision", "recall", "binary_accuracy", "BinaryAccuracy"]
+    },
+    "classes": lambda k: {"metrics": [k.metrics.AUC, k.metrics.Precision, k.metrics.Recall]},
+    "instances": lambda k: {
+        "metrics": [k.metrics.AUC(name="roc"), k.metrics.AUC(curve="PR"), k.metrics.F1Score()]
+    },
+    "functions": lambda k: {
+        "metrics": [mean_abs_gap, k.metrics.mean_squared_error, k.metrics.binary_accuracy]
+    },
+    "duplicate-strings": lambda k: {"metrics": ["auc", "auc", "mse"]},
+    "weighted-duplicates": lambda k: {
+        "metrics": ["mse", k.metrics.AUC(name="auc")],
+        "weighted_metrics": ["mse", "mse", k.metrics.AUC(name="auc")],
+    },
+    "vector-results": lambda k: {"metrics": [k.metrics.Precision(thresholds=[0.3, 0.7])]},
+}
+
+
+def _keys(module: Any, spec: CompileSpec) -> tuple[list[str], list[str]]:
+    x, y = _binary_data()
+    model = module.Sequential(
+        [module.Input(shape=(5,)), module.layers.Dense(1, activation="sigmoid")]
+    )
+    model.compile(optimizer="sgd", loss="binary_crossentropy", **spec(module))
+    history = model.fit(x, y, epochs=1, batch_size=16, verbose=0, validation_split=0.25)
+    result = model.evaluate(x, y, verbose=0, return_dict=True)
+    return sorted(history.history), sorted(result)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("spec", list(SPECS))
+def test_log_keys_match_keras(keras, spec: str) -> None:
+    expected = _keys(keras, SPECS[spec])
+    kseq.utils.clear_session()
+    assert _keys(kseq, SPECS[spec]) == expected
+
+
+def test_string_log_key_is_what_the_user_wrote() -> None:
+    x, y = _binary_data()
+    model = kseq.Sequential([kseq.Input(shape=(5,)), kseq.layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", metrics=["acc", "AUC", "mse"])
+    history = model.fit(x, y, epochs=2, verbose=0)
+    assert sorted(history.history) == ["AUC", "acc", "loss", "mse"]
+    assert all(0.0 <= v <= 1.0 for v in history.history["AUC"])
+
+
+def test_function_metric_is_named_after_the_function_in_every_model() -> None:
+    x, y = _binary_data()
+    for _ in range(2):  # no `mean_abs_gap_1` on the second model
+        model = kseq.Sequential([kseq.Input(shape=(5,)), kseq.layers.Dense(1)])
+        model.compile(loss="mse", metrics=[mean_abs_gap])
+        assert "mean_abs_gap" in model.evaluate(x, y, verbose=0, return_dict=True)
+
+
+def _fitted(weighted: dict[str, Any], **fit_kwargs: Any) -> tuple[Any, np.ndarray, np.ndarray]:
+    x, y = _binary_data()
+    model = kseq.Sequential([kseq.Input(shape=(5,)), kseq.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", **weighted)
+    model.fit(x, y, epochs=1, batch_size=64, verbose=0, **fit_kwargs)
+    return model, x, y
+
+
+def test_weighted_metrics_use_sample_weight_and_plain_metrics_do_not() -> None:
+    x, y = _binary_data()
+    weights = np.where(y[:, 0] > 0, 3.0, 0.5).astype("float32")
+    model, _, _ = _fitted({"metrics": ["mse"], "weighted_metrics": ["mse", "auc"]})
+    result = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+    y_pred = torch.as_tensor(model.predict(x, verbose=0))
+    errors = (y_pred - torch.as_tensor(y)).square()[:, 0].double()
+    w = torch.as_tensor(weights).double()
+    assert result["mse"] == pytest.approx(float(errors.mean()), rel=1e-5)
+    assert result["weighted_mse"] == pytest.approx(float((errors * w).sum() / w.sum()), rel=1e-5)
+    auc = kseq.metrics.AUC()
+    auc.update_state(torch.as_tensor(y), y_pred, sample_weight=torch.as_tensor(weights))
+    assert result["auc"] == pytest.approx(float(auc.result()), rel=1e-5)
+
+
+def test_weighted_metrics_see_class_weight_during_fit() -> None:
+    x, y = _binary_data()
+    model = kseq.Sequential([kseq.Input(shape=(5,)), kseq.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy"])  # fmt: skip
+    # One full batch: the metrics see the predictions made before the single weight update.
+    hits = (model.predict(x, verbose=0) > 0.5) == (y > 0.5)
+    positives = y[:, 0] > 0
+    history = model.fit(x, y, batch_size=64, epochs=1, verbose=0, class_weight={0: 0.0, 1: 1.0})
+    assert history.history["accuracy"][0] == pytest.approx(float(hits.mean()), rel=1e-6)
+    assert history.history["weighted_accuracy"][0] == pytest.approx(
+        float(hits[positives].mean()), rel=1e-6
+    )
