@@ -27,7 +27,7 @@ from kseq import config, losses, mixed_precision, optimizers
 from kseq import metrics as metrics_mod
 from kseq.callbacks import CallbackList, History
 from kseq.metrics import Metric
-from kseq.training import compile_utils
+from kseq.training import compile_utils, distributed
 from kseq.training.data import (
     ArrayData,
     StreamData,
@@ -77,6 +77,7 @@ class Trainer:
         self.compiled_weighted_metrics: list[Metric] = []
         self.steps: Steps | None = None
         self._device: torch.device | None = None
+        self._ddp: torch.nn.Module | None = None  # DistributedDataParallel wrapper under torchrun
 
     # ================================================================ setup
     @property
@@ -87,7 +88,11 @@ class Trainer:
     def device(self) -> torch.device:
         """The device the model trains on: where the user put it, else the default device."""
         placed = self.model._user_device()
-        return placed if placed is not None else config.default_device()
+        if placed is not None:
+            return placed
+        return (
+            distributed.local_device() if distributed.is_distributed() else config.default_device()
+        )
 
     def _targets_are_indices(self) -> bool:
         if isinstance(self.loss, losses.Loss):
@@ -109,6 +114,9 @@ class Trainer:
             self._device = device
             for m in self.metrics:
                 m.to(device)
+        if training and distributed.is_distributed() and self._ddp is None:
+            self._ddp = distributed.wrap(model, device)
+            self.steps = None  # rebuild the steps around the DDP wrapper
         if self.steps is None or (
             y_sample is not None and self.loss_fn is None and self.loss is not None
         ):
@@ -149,6 +157,7 @@ class Trainer:
             self.loss_tracker,
             precision,
             self.jit_compile,
+            net=self._ddp,
         )
 
     def _build_optimizer(self) -> None:
@@ -259,7 +268,9 @@ class Trainer:
         if val is not None:
             self._check_same_features(val)
         steps = steps_per_epoch or (
-            train.steps(batch_size) if isinstance(train, ArrayData) else train.steps()
+            train.steps(batch_size, shard="train")
+            if isinstance(train, ArrayData)
+            else train.steps()
         )
         history = History()
         cbs = CallbackList(
@@ -299,6 +310,7 @@ class Trainer:
                         cbs.on_train_batch_end(step, logs_fn=self.logs)
                     if model.stop_training:
                         break
+                distributed.all_reduce_metrics(self.metrics)
                 epoch_logs = self.logs()
                 if val is not None and _should_validate(epoch, validation_freq):
                     val_logs = self._evaluate_loop(
@@ -406,6 +418,7 @@ class Trainer:
                 test_step(xb, yb, swb)
                 if batch_hooks:
                     cbs.on_test_batch_end(step, logs_fn=self.logs)
+        distributed.all_reduce_metrics(self.metrics)
         logs = self.logs()
         cbs.on_test_end(logs)
         model.train(was_training)
@@ -525,13 +538,13 @@ class _EpochIterator:
     def _array_stream(self) -> Iterator[Any]:
         assert isinstance(self.data, ArrayData)
         while True:
-            yield from self.data.batches(self.batch_size, shuffle=self.shuffle)
+            yield from self.data.batches(self.batch_size, shuffle=self.shuffle, shard="train")
 
     def epoch(self) -> Iterator[Any]:
         if isinstance(self.data, StreamData):
             return self.data.batches(steps=self.steps)
         if self.steps is None:
-            return self.data.batches(self.batch_size, shuffle=self.shuffle)
+            return self.data.batches(self.batch_size, shuffle=self.shuffle, shard="train")
         if self._stream is None:
             self._stream = self._array_stream()
         stream = self._stream
@@ -541,7 +554,7 @@ class _EpochIterator:
 def _batches(data: ArrayData | StreamData, batch_size: int, steps: int | None) -> Iterator[Any]:
     if isinstance(data, StreamData):
         return data.batches(steps=steps)
-    it = data.batches(batch_size, shuffle=False)
+    it = data.batches(batch_size, shuffle=False, shard="eval")
     return it if steps is None else (b for _, b in zip(range(steps), it, strict=False))
 
 
@@ -584,6 +597,8 @@ def _check_batch_size(batch_size: Any, x: Any) -> int:
 
 
 def _check_verbose(verbose: Any) -> int:
+    if not distributed.is_main_process():
+        return 0  # under DDP only rank 0 prints
     if verbose == "auto":
         return 1
     if verbose not in (0, 1, 2):
@@ -621,9 +636,7 @@ def _class_weights(data: ArrayData, class_weight: dict[int, float], sample_weigh
 def _to_float(value: Any) -> float:
     if isinstance(value, Tensor):
         return (
-            float(value.detach().float().cpu())
-            if value.numel() == 1
-            else value.detach().cpu().numpy()
+            float(value.detach().float().cpu()) if value.ndim == 0 else value.detach().cpu().numpy()
         )
     return float(value)
 

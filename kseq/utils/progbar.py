@@ -99,7 +99,8 @@ class Progbar:
         for key, value in values or ():
             if key not in self._values_order:
                 self._values_order.append(key)
-            value = float(value)
+            # An array-valued metric (F1Score, Precision(thresholds=[...])) shows its mean, as in Keras.
+            value = float(value.mean()) if hasattr(value, "mean") else float(value)
             if self._is_stateless(key):
                 if finalize:
                     self._values[key] = [value, 1]

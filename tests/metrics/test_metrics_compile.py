@@ -123,3 +123,15 @@ def test_weighted_metrics_see_class_weight_during_fit() -> None:
     assert history.history["weighted_accuracy"][0] == pytest.approx(
         float(hits[positives].mean()), rel=1e-6
     )
+
+
+def test_array_valued_metrics_are_arrays_in_history_and_means_in_the_progress_bar(capsys) -> None:
+    x, y = _binary_data()
+    model = kseq.Sequential([kseq.Input(shape=(5,)), kseq.layers.Dense(1, activation="sigmoid")])
+    thresholds = kseq.metrics.Precision(thresholds=[0.3, 0.7])
+    model.compile(loss="binary_crossentropy", metrics=[kseq.metrics.F1Score(), thresholds])
+    history = model.fit(x, y, epochs=1, batch_size=64, verbose=1)
+    f1, precision = history.history["f1_score"][0], history.history["precision"][0]
+    assert isinstance(f1, np.ndarray) and f1.shape == (1,)  # one class: still an array (Keras)
+    assert precision.shape == (2,)
+    assert f"precision: {precision.mean():.4f}" in capsys.readouterr().out
