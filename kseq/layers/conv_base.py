@@ -60,7 +60,14 @@ _CONV_FN: dict[int, Callable[..., Tensor]] = {1: F.conv1d, 2: F.conv2d, 3: F.con
 
 
 class WeightSpec(NamedTuple):
-    """One weight in Keras's order: where it lives, its Keras-layout view and its options."""
+    """One weight in Keras's order: where it lives, its Keras-layout view and its options.
+
+    Example:
+        >>> from kseq.layers import Conv1D
+        >>> layer = Conv1D(2, 3); layer.build((None, 8, 4))
+        >>> [(spec.path, tuple(layer._keras_tensor(spec).shape)) for spec in layer._weight_specs()]
+        [('conv.weight', (3, 4, 2)), ('conv.bias', (2,))]
+    """
 
     path: str
     view: Callable[[Tensor], Tensor] | None
