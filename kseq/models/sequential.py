@@ -286,14 +286,24 @@ class Sequential(Model):
         return [self._input_layer.output]
 
     # -------------------------------------------------------------- forward
-    def forward(self, inputs: Any, training: bool | None = None, mask: Tensor | None = None) -> Any:
+    def forward(
+        self,
+        inputs: Any,
+        training: bool | None = None,
+        mask: Tensor | None = None,
+        return_logits: bool = False,
+    ) -> Any:
+        """Run the stack. ``return_logits=True`` stops before the last layer's sigmoid/softmax (the
+        training step uses it, also through DistributedDataParallel, to fuse loss and activation)."""
         if training is not None and bool(training) != self.training:
             was = self.training
             self.train(bool(training))
             try:
-                return self.forward(inputs, mask=mask)
+                return self.forward(inputs, mask=mask, return_logits=return_logits)
             finally:
                 self.train(was)
+        if return_logits:
+            return self._forward_logits(inputs)
         x = self._standardize_input(inputs)
         if self._mask_aware or mask is not None:
             return self._forward_masked(x, mask)

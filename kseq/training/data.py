@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from kseq import config
+from kseq.training import distributed
 
 Batch = tuple[Any, Any, Any]
 
@@ -166,14 +167,42 @@ class ArrayData:
     def __len__(self) -> int:
         return self._n
 
-    def steps(self, batch_size: int) -> int:
-        return math.ceil(self._n / batch_size)
+    def steps(self, batch_size: int, shard: str | None = None) -> int:
+        """Batches per epoch (on this rank, when ``shard`` is ``"train"``/``"eval"`` under DDP)."""
+        return math.ceil(self._rows(shard) / batch_size)
 
-    def batches(self, batch_size: int, shuffle: bool | str = False) -> Iterator[Batch]:
-        """Batches of one epoch. Shuffling is one ``randperm`` on the data's device per epoch."""
+    def _rows(self, shard: str | None) -> int:
+        size, index = distributed.world_size(), distributed.rank()
+        if shard is None or size == 1:
+            return self._n
+        return -(-self._n // size) if shard == "train" else len(range(index, self._n, size))
+
+    def batches(
+        self, batch_size: int, shuffle: bool | str = False, shard: str | None = None
+    ) -> Iterator[Batch]:
+        """Batches of one epoch. Shuffling is one ``randperm`` on the data's device per epoch.
+
+        Under DDP, ``shard="train"`` gives this rank its slice of the (rank-synchronized)
+        permutation, padded so all ranks run the same number of steps; ``shard="eval"`` gives an
+        unpadded slice (each sample counted once).
+        """
         n = self._n
-        if shuffle:
-            perm = torch.randperm(n, device=flatten(self.x)[0].device)
+        device = flatten(self.x)[0].device
+        if shard is not None and distributed.is_distributed():
+            order = (
+                distributed.synchronized_permutation(n, device)
+                if shuffle
+                else torch.arange(n, device=device)
+            )
+            order = (
+                distributed.shard_indices(order)
+                if shard == "train"
+                else order[distributed.rank() :: distributed.world_size()]
+            )
+            for start in range(0, order.shape[0], batch_size):
+                yield self.take(order[start : start + batch_size])
+        elif shuffle:
+            perm = torch.randperm(n, device=device)
             for start in range(0, n, batch_size):
                 yield self.take(perm[start : start + batch_size])
         else:

@@ -70,8 +70,12 @@ class Steps:
         loss_tracker: LossTracker,
         precision: Precision,
         jit_compile: bool,
+        net: nn.Module | None = None,
     ) -> None:
         self.model = model
+        # The module the training forward goes through: the model, or its DistributedDataParallel
+        # wrapper (whose hooks all-reduce the gradients).
+        self.net = net if net is not None else model
         self.loss_fn = loss_fn
         self.loss_weight = loss_weight
         self.optimizer = optimizer
@@ -122,16 +126,23 @@ class Steps:
         model, loss_fn, weight = self.model, self.loss_fn, self.loss_weight
         fused_loss, activation = self._fused_loss, self._final_activation
         update_metrics = self._update_metrics
+        net = self.net if training else model
+        if net is model:
+            forward_logits: Callable[[Any], Tensor] = getattr(model, "_forward_logits", model)
+        else:
+
+            def forward_logits(x: Any) -> Tensor:
+                return net(x, return_logits=True)
 
         def forward_loss(x: Any, y: Any, sample_weight: Any) -> tuple[Tensor, Any]:
             if fused_loss is not None:
-                logits = model._forward_logits(x)
+                logits = forward_logits(x)
                 loss = fused_loss(y, logits, sample_weight)
                 y_pred = (
                     activation(logits.detach()) if self.metrics or self.weighted_metrics else None
                 )
             else:
-                y_pred = model(x)
+                y_pred = net(x)
                 if loss_fn is not None:
                     loss = loss_fn(y, y_pred, sample_weight)
                 else:

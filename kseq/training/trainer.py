@@ -412,7 +412,7 @@ class Trainer:
         batch_hooks = cbs.has_batch_hooks("test")
         test_step = self.steps.test_step
         with torch.inference_mode():
-            for step, (xb, yb, swb) in enumerate(_batches(data, batch_size, steps)):
+            for step, (xb, yb, swb) in enumerate(_batches(data, batch_size, steps, shard="eval")):
                 if batch_hooks:
                     cbs.on_test_batch_begin(step)
                 test_step(xb, yb, swb)
@@ -551,10 +551,12 @@ class _EpochIterator:
         return (next(stream) for _ in range(self.steps))
 
 
-def _batches(data: ArrayData | StreamData, batch_size: int, steps: int | None) -> Iterator[Any]:
+def _batches(
+    data: ArrayData | StreamData, batch_size: int, steps: int | None, shard: str | None = None
+) -> Iterator[Any]:
     if isinstance(data, StreamData):
         return data.batches(steps=steps)
-    it = data.batches(batch_size, shuffle=False, shard="eval")
+    it = data.batches(batch_size, shuffle=False, shard=shard)
     return it if steps is None else (b for _, b in zip(range(steps), it, strict=False))
 
 
