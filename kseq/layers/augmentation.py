@@ -49,6 +49,10 @@ class _ImageAugmentation(Layer):
         self._generator_seed = seed
         self._generator: torch.Generator | None = None
         self._mark_built()
+        # Keras's augmentation layers default to `training=True` when called directly (unlike
+        # Dropout/BatchNormalization), so a fresh one starts in training mode; predict/evaluate
+        # (and `model.eval()`) switch it off.
+        self.training = True
 
     def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         x = image_ops.as_float(inputs, self.dtype_policy.torch_compute_dtype)

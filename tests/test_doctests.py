@@ -1,0 +1,31 @@
+"""Run every docstring example in ``kseq`` (each public function documents a runnable example)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import kseq
+
+MODULES = sorted(
+    info.name
+    for info in pkgutil.walk_packages(kseq.__path__, prefix="kseq.")
+    if not info.name.endswith("__main__")
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in finder.find(module, name, globs=dict(vars(module))):
+        kseq.utils.clear_session()
+        runner.run(test)
+    results = runner.summarize(verbose=False)
+    assert results.failed == 0, (
+        f"{results.failed} docstring example(s) failed in {name} (see output above)"
+    )
