@@ -13,12 +13,21 @@ from typing import Any
 import torch
 
 from kseq.optimizers import schedules as schedules
+from kseq.optimizers.adadelta import Adadelta as Adadelta
+from kseq.optimizers.adafactor import Adafactor as Adafactor
+from kseq.optimizers.adagrad import Adagrad as Adagrad
 from kseq.optimizers.adam import Adam as Adam
 from kseq.optimizers.adam import AdamW as AdamW
+from kseq.optimizers.adamax import Adamax as Adamax
+from kseq.optimizers.ftrl import Ftrl as Ftrl
+from kseq.optimizers.lamb import Lamb as Lamb
+from kseq.optimizers.lion import Lion as Lion
+from kseq.optimizers.nadam import Nadam as Nadam
 from kseq.optimizers.optimizer import Optimizer as Optimizer
-from kseq.optimizers.optimizer import TorchOptimizer as TorchOptimizer
 from kseq.optimizers.rmsprop import RMSprop as RMSprop
 from kseq.optimizers.sgd import SGD as SGD
+from kseq.optimizers.torch_backed import TorchBackedOptimizer as TorchBackedOptimizer
+from kseq.optimizers.torch_optimizer import TorchOptimizer as TorchOptimizer
 from kseq.saving.serialization import (
     deserialize_keras_object,
     resolve_class,
@@ -35,7 +44,10 @@ def register_builtin(*classes: type[Optimizer]) -> None:
         _ALL[cls.__name__] = cls
 
 
-register_builtin(Adam, AdamW, RMSprop, SGD)
+# "lamb" resolves too, although Keras 3.15's lookup table misses it.
+register_builtin(
+    Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Ftrl, Lamb, Lion, Nadam, RMSprop, SGD
+)
 
 
 def names() -> list[str]:

@@ -54,6 +54,9 @@ class Optimizer:
         name: Optimizer name.
     """
 
+    # How many leading slots Keras creates together, interleaved per weight (Adam: 2).
+    _keras_interleaved = 1
+
     def __init__(
         self,
         learning_rate: Any,
@@ -93,6 +96,15 @@ class Optimizer:
         if use_ema and not 0 <= ema_momentum <= 1:
             raise ValueError(
                 f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}"
+            )
+        if (
+            use_ema
+            and ema_overwrite_frequency
+            and (not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1)
+        ):
+            raise ValueError(
+                "`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
+                f"ema_overwrite_frequency={ema_overwrite_frequency}"
             )
         self.name = name or auto_name(type(self).__name__)
         self.weight_decay = weight_decay
@@ -204,47 +216,74 @@ class Optimizer:
             raise ValueError(
                 "The optimizer is not built: call `optimizer.build(model.trainable_weights)` first."
             )
-        params = self._params
-        grads = [p.grad for p in params]
-        if any(g is None for g in grads):
-            pairs = [(p, g) for p, g in zip(params, grads, strict=True) if g is not None]
-            if not pairs:
-                raise ValueError("No gradients provided for any variable.")
-            params, grads = [p for p, _ in pairs], [g for _, g in pairs]
+        params, grads = self._present_gradients()
         if self.loss_scale_factor is not None:
             torch._foreach_div_(grads, self.loss_scale_factor)
-        if self.gradient_accumulation_steps:
-            n = self.gradient_accumulation_steps
-            accs = (
-                self._accumulators
-                if params is self._params
-                else self._matching(self._accumulators, params)
-            )
-            if (self._iterations + 1) % n != 0:
-                torch._foreach_add_(accs, grads)
-                self._iterations += 1
-                return
-            torch._foreach_add_(grads, accs)
-            torch._foreach_div_(grads, n)
-            torch._foreach_zero_(accs)
-        lr = self.learning_rate
-        self._clip(grads)
-        if self.weight_decay:
-            decay = (
-                self._decay_params
-                if params is self._params
-                else [p for p in params if self._use_weight_decay(p)]
-            )
-            if decay:
-                torch._foreach_mul_(decay, 1.0 - lr * self.weight_decay)
-        self._update(params, grads, lr)
+        if not self.gradient_accumulation_steps or self._accumulate(params, grads):
+            lr = self.learning_rate
+            self._clip(grads)
+            if self.weight_decay:
+                decay = (
+                    self._decay_params
+                    if params is self._params
+                    else [p for p in params if self._use_weight_decay(p)]
+                )
+                if decay:
+                    torch._foreach_mul_(decay, 1.0 - lr * self.weight_decay)
+            self._update(params, grads, lr)
         if self.use_ema:
+            # Every call, accumulation-only steps included (as Keras does).
             self._update_ema()
         self._iterations += 1
+
+    def _present_gradients(self) -> tuple[list[Tensor], list[Tensor]]:
+        """The bound tensors that received a gradient, and their gradients (Keras warns about the
+        others once)."""
+        params = self._params
+        grads = [p.grad for p in params]
+        if all(g is not None for g in grads):
+            return params, grads  # type: ignore[return-value]
+        missing = [
+            getattr(p, "_kseq_name", "") or tuple(p.shape)
+            for p, g in zip(params, grads, strict=True)
+            if g is None
+        ]
+        if len(missing) == len(params):
+            raise ValueError("No gradients provided for any variable.")
+        warnings.warn(
+            f"Gradients do not exist for variables {missing} when minimizing the loss. If using "
+            "`model.compile()`, did you forget to provide a `loss` argument?",
+            stacklevel=3,
+        )
+        pairs = [(p, g) for p, g in zip(params, grads, strict=True) if g is not None]
+        return [p for p, _ in pairs], [g for _, g in pairs]  # type: ignore[misc]
+
+    def _accumulate(self, params: list[Tensor], grads: list[Tensor]) -> bool:
+        """Gradient accumulation: add ``grads`` to the accumulators, or, every N-th call, replace
+        them (in place) by the mean of the last N and return ``True`` (an update step)."""
+        n = self.gradient_accumulation_steps or 1
+        accs = self._slots(self._accumulators, params)
+        if (self._iterations + 1) % n != 0:
+            torch._foreach_add_(accs, grads)
+            return False
+        torch._foreach_add_(grads, accs)
+        torch._foreach_div_(grads, n)
+        torch._foreach_zero_(accs)
+        return True
+
+    def _slots(self, state: list[Tensor], params: list[Tensor]) -> list[Tensor]:
+        """The entries of a per-parameter state list for ``params`` (usually all of them)."""
+        return state if params is self._params else self._matching(state, params)
 
     def _matching(self, state: list[Tensor], params: list[Tensor]) -> list[Tensor]:
         index = {id(p): i for i, p in enumerate(self._params)}
         return [state[index[id(p)]] for p in params]
+
+    def _zeros_like_params(self, value: float = 0.0) -> list[Tensor]:
+        """One new state tensor per bound tensor, filled with ``value``."""
+        return [
+            torch.full_like(p, value, memory_format=torch.preserve_format) for p in self._params
+        ]
 
     def _clip(self, grads: list[Tensor]) -> None:
         if self.clipnorm and self.clipnorm > 0:
@@ -279,17 +318,27 @@ class Optimizer:
 
     # ------------------------------------------------------------------- state
     def _state_tensors(self) -> list[Tensor]:
-        """Per-parameter state in Keras's variable order (subclasses)."""
+        """The optimizer's own state, slot after slot (all momentums, then all velocities, ...),
+        then any scalar state. ``variables`` reorders it as Keras does (``_keras_interleaved``)."""
         return []
 
     @property
     def variables(self) -> list[Tensor]:
-        """Keras's optimizer variables: ``iteration``, ``learning_rate`` (when a float), then state."""
-        head = [torch.tensor(self._iterations, dtype=torch.int64)]
+        """Keras's optimizer variables, in Keras's order: ``iteration``, ``learning_rate`` (when a
+        float), the EMA weights, the gradient accumulators, then the optimizer's own state.
+
+        Tensors are in kseq's (torch) weight layout, e.g. ``(out, in)`` for a Dense kernel's slots.
+        """
+        head = [torch.tensor(self._iterations, dtype=torch.int32)]
         if not callable(self._learning_rate):
             head.append(torch.tensor(self.learning_rate, dtype=torch.float32))
-        extra = self._accumulators + self._ema
-        return head + self._state_tensors() + extra
+        state = self._state_tensors()
+        return (
+            head
+            + self._ema
+            + self._accumulators
+            + keras_order(state, len(self._params), self._keras_interleaved)
+        )
 
     def state_dict(self) -> dict[str, Any]:
         """Tensors and numbers only (loadable with ``torch.load(weights_only=True)``)."""
@@ -351,62 +400,22 @@ class Optimizer:
         return f"<{type(self).__name__} name={self.name} learning_rate={self._learning_rate!r}>"
 
 
-class TorchOptimizer(Optimizer):
-    """Adapter: a ready-made ``torch.optim.Optimizer`` passed to ``compile(optimizer=...)``.
-
-    Its parameter groups are used as they are; ``learning_rate`` reads and writes every group's
-    ``lr`` (so ``ReduceLROnPlateau`` and friends work).
+def keras_order(state: list[Any], n_params: int, interleaved: int) -> list[Any]:
+    """Reorder slot-after-slot state as Keras's ``optimizer.variables``: the first ``interleaved``
+    slots are created together, weight by weight (``add_optimizer_variables(vars, ["m", "v"])``
+    gives ``m0, v0, m1, v1, ...``); the rest follow unchanged.
 
     Example:
-        >>> import torch
-        >>> w = torch.nn.Parameter(torch.ones(1))
-        >>> opt = TorchOptimizer(torch.optim.SGD([w], lr=0.5))
-        >>> opt.learning_rate
-        0.5
+        >>> keras_order(["m0", "m1", "v0", "v1", "h0", "h1"], n_params=2, interleaved=2)
+        ['m0', 'v0', 'm1', 'v1', 'h0', 'h1']
     """
-
-    def __init__(self, optimizer: torch.optim.Optimizer, name: str | None = None) -> None:
-        super().__init__(learning_rate=float(optimizer.param_groups[0]["lr"]), name=name)
-        self.torch_optimizer = optimizer
-
-    @property
-    def learning_rate(self) -> float:
-        return float(self.torch_optimizer.param_groups[0]["lr"])
-
-    @learning_rate.setter
-    def learning_rate(self, value: Any) -> None:
-        for group in self.torch_optimizer.param_groups:
-            group["lr"] = float(value)
-
-    def build(self, variables: Iterable[Tensor]) -> None:
-        self._params = [p for g in self.torch_optimizer.param_groups for p in g["params"]]
-        self.built = True
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        self.torch_optimizer.zero_grad(set_to_none=set_to_none)
-
-    def step(self) -> None:
-        self.torch_optimizer.step()
-        self._iterations += 1
-
-    def _state_tensors(self) -> list[Tensor]:
-        return [
-            t for state in self.torch_optimizer.state.values() for k, t in state.items()
-            if isinstance(t, Tensor) and k != "step"
-        ]  # fmt: skip
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"iterations": self._iterations, "torch": self.torch_optimizer.state_dict()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._iterations = int(state["iterations"])
-        self.torch_optimizer.load_state_dict(state["torch"])
-
-    def get_config(self) -> dict[str, Any]:
-        raise NotImplementedError(
-            "A raw torch.optim optimizer cannot be saved in a model config; pass a kseq optimizer "
-            "(e.g. kseq.optimizers.Adam) to compile() to save the optimizer with the model."
-        )
+    if interleaved < 2 or len(state) < interleaved * n_params:
+        return list(state)
+    head = state[: interleaved * n_params]
+    groups = [head[i * n_params : (i + 1) * n_params] for i in range(interleaved)]
+    return [slot for per_weight in zip(*groups, strict=True) for slot in per_weight] + list(
+        state[interleaved * n_params :]
+    )
 
 
 def _check_learning_rate(value: Any) -> Any:

@@ -38,7 +38,7 @@ class RMSprop(Optimizer):
         epsilon: float = 1e-7,
         centered: bool = False,
         weight_decay: float | None = None,
-        name: str = "rmsprop",
+        name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -50,19 +50,16 @@ class RMSprop(Optimizer):
         self._average_gradients: list[Tensor] = []
 
     def _create_state(self) -> None:
-        self._velocities = [torch.zeros_like(p) for p in self._params]
-        self._momentums = [torch.zeros_like(p) for p in self._params] if self.momentum > 0 else []
-        self._average_gradients = (
-            [torch.zeros_like(p) for p in self._params] if self.centered else []
-        )
+        self._velocities = self._zeros_like_params()
+        self._momentums = self._zeros_like_params() if self.momentum > 0 else []
+        self._average_gradients = self._zeros_like_params() if self.centered else []
 
     def _update(self, params: list[Tensor], grads: list[Tensor], lr: float) -> None:
-        full = params is self._params
-        v = self._velocities if full else self._matching(self._velocities, params)
+        v = self._slots(self._velocities, params)
         torch._foreach_mul_(v, self.rho)
         torch._foreach_addcmul_(v, grads, grads, value=1.0 - self.rho)
         if self.centered:
-            a = self._average_gradients if full else self._matching(self._average_gradients, params)
+            a = self._slots(self._average_gradients, params)
             torch._foreach_mul_(a, self.rho)
             torch._foreach_add_(a, grads, alpha=1.0 - self.rho)
             denominator = torch._foreach_addcmul(v, a, a, value=-1.0)
@@ -71,7 +68,7 @@ class RMSprop(Optimizer):
             denominator = torch._foreach_add(v, self.epsilon)
         torch._foreach_sqrt_(denominator)
         if self.momentum > 0:
-            m = self._momentums if full else self._matching(self._momentums, params)
+            m = self._slots(self._momentums, params)
             increment = torch._foreach_div(grads, denominator)
             torch._foreach_mul_(m, self.momentum)
             torch._foreach_add_(m, increment, alpha=lr)

@@ -38,7 +38,7 @@ class SGD(Optimizer):
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float | None = None,
-        name: str = "SGD",
+        name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -50,13 +50,13 @@ class SGD(Optimizer):
         self._momentums: list[Tensor] = []
 
     def _create_state(self) -> None:
-        self._momentums = [torch.zeros_like(p) for p in self._params] if self.momentum else []
+        self._momentums = self._zeros_like_params() if self.momentum else []
 
     def _update(self, params: list[Tensor], grads: list[Tensor], lr: float) -> None:
         if not self.momentum:
             torch._foreach_add_(params, grads, alpha=-lr)
             return
-        m = self._momentums if params is self._params else self._matching(self._momentums, params)
+        m = self._slots(self._momentums, params)
         torch._foreach_mul_(m, self.momentum)
         torch._foreach_add_(m, grads, alpha=-lr)
         if self.nesterov:
