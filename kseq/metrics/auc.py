@@ -22,7 +22,7 @@ from torch import Tensor
 
 from kseq import config
 from kseq.metrics.confusion_utils import is_evenly_distributed, update_confusion_matrix
-from kseq.metrics.metric import Metric, divide_no_nan
+from kseq.metrics.metric import DeviceConstant, Metric, divide_no_nan
 
 CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
 SUMMATION_METHODS = ("interpolation", "majoring", "minoring")
@@ -113,22 +113,15 @@ class AUC(Metric):
         epsilon = config.epsilon()
         self._thresholds = [0.0 - epsilon, *inner, 1.0 + epsilon]
         super().__init__(name=name, dtype=dtype)
-        self.register_buffer(
-            "_threshold_values",
-            torch.tensor(self._thresholds, dtype=torch.float32),
-            persistent=False,
-        )
+        self._threshold_values = DeviceConstant(torch.tensor(self._thresholds, dtype=torch.float32))
         self.multi_label = multi_label
         self.num_labels = num_labels
-        self.label_weights: Tensor | None
-        if label_weights is not None:
-            self.register_buffer(
-                "label_weights",
-                torch.as_tensor(label_weights, dtype=self._torch_dtype).clone(),
-                persistent=False,
-            )
-        else:
-            self.label_weights = None
+        self.label_weights = (
+            None
+            if label_weights is None
+            else torch.as_tensor(label_weights, dtype=self._torch_dtype).clone()
+        )
+        self._label_weights = None if label_weights is None else DeviceConstant(self.label_weights)
         self._from_logits = from_logits
         self._built = False
         if multi_label:
@@ -144,6 +137,7 @@ class AUC(Metric):
         """The thresholds used for evaluating AUC (with the ``-eps``/``1 + eps`` endpoints)."""
         return list(self._thresholds)
 
+    @torch.compiler.disable  # lazily created state: built eagerly, outside any compiled graph
     def _build(self, shape: Any, device: torch.device | None = None) -> None:
         if self.multi_label:
             if len(shape) != 2:
@@ -167,31 +161,37 @@ class AUC(Metric):
             >>> float(m.result())
             1.0
         """
-        y_pred = torch.as_tensor(y_pred, device=self._threshold_values.device)
+        device = self._state_device() if self._built else None
+        y_pred = torch.as_tensor(y_pred, device=device)
         if not self._built:
             self._build(tuple(y_pred.shape), device=y_pred.device)
+        device = y_pred.device
         if self._from_logits:
             y_pred = torch.sigmoid(y_pred)
         update_confusion_matrix(
             {key: getattr(self, name) for key, name in _COUNTS.items()},
             y_true,
             y_pred,
-            self._threshold_values,
+            self._threshold_values.on(device),
             evenly=self._thresholds_distributed_evenly,
             with_epsilon=True,
             sample_weight=sample_weight,
             multi_label=self.multi_label,
-            label_weights=None if self.multi_label else self.label_weights,
+            label_weights=None if self.multi_label else self._label_weights_on(device),
         )
+
+    def _label_weights_on(self, device: torch.device) -> Tensor | None:
+        return None if self._label_weights is None else self._label_weights.on(device)
 
     def _average_labels(self, by_threshold: Tensor) -> Tensor:
         """Sum the per-interval terms; with ``multi_label``, average the per-label areas."""
         if not self.multi_label:
             return by_threshold.sum()
         by_label = by_threshold.sum(dim=0)
-        if self.label_weights is None:
+        weights = self._label_weights_on(by_label.device)
+        if weights is None:
             return by_label.mean()
-        return divide_no_nan((by_label * self.label_weights).sum(), self.label_weights.sum())
+        return divide_no_nan((by_label * weights).sum(), weights.sum())
 
     def interpolate_pr_auc(self) -> Tensor:
         """PR-AUC with precision interpolated between thresholds (Davis & Goadrich 2006).

@@ -27,7 +27,7 @@ from kseq.metrics.confusion_utils import (
     parse_thresholds,
     update_confusion_matrix,
 )
-from kseq.metrics.metric import Metric, divide_no_nan
+from kseq.metrics.metric import DeviceConstant, Metric, divide_no_nan
 
 _VARIABLE_NAMES = {
     "tp": "true_positives",
@@ -67,9 +67,7 @@ class ConfusionCounts(Metric):
         self.top_k = top_k
         self.class_id = class_id
         self._thresholds_distributed_evenly = is_evenly_distributed(thresholds)
-        self.register_buffer(
-            "_threshold_values", torch.tensor(thresholds, dtype=torch.float32), persistent=False
-        )
+        self._threshold_values = DeviceConstant(torch.tensor(thresholds, dtype=torch.float32))
         names = variable_names or _VARIABLE_NAMES
         self._counts = {key: names[key] for key in keys}
         for key in keys:
@@ -87,7 +85,7 @@ class ConfusionCounts(Metric):
             {key: getattr(self, name) for key, name in self._counts.items()},
             y_true,
             y_pred,
-            self._threshold_values,
+            self._threshold_values.on(self._state_device()),
             evenly=self._thresholds_distributed_evenly,
             top_k=self.top_k,
             class_id=self.class_id,

@@ -124,11 +124,11 @@ def update_confusion_matrix(
         )
     first = next(iter(variables.values()))
     dtype, device = first.dtype, first.device
-    y_pred = torch.as_tensor(y_pred, device=device).to(dtype)
-    y_true = torch.as_tensor(y_true, device=device).to(dtype)
+    y_pred = _as(y_pred, device, dtype)
+    y_true = _as(y_true, device, dtype)
     y_pred, y_true = squeeze_or_expand_to_same_rank(y_pred, y_true)
     if sample_weight is not None:
-        sample_weight = torch.as_tensor(sample_weight, device=device).to(dtype).unsqueeze(-1)
+        sample_weight = _as(sample_weight, device, dtype).unsqueeze(-1)
         _, sample_weight = squeeze_or_expand_to_same_rank(
             y_true, sample_weight, expand_rank_1=False
         )
@@ -143,57 +143,55 @@ def update_confusion_matrix(
         y_true = y_true[..., class_id : class_id + 1]
         y_pred = y_pred[..., class_id : class_id + 1]
 
-    weights = None
+    # (N, 2) (or (N, L, 2) per label): the weight each sample adds to "positive" / "negative".
+    labels = (y_true != 0).to(dtype)
+    pair = torch.stack([labels, 1 - labels], dim=-1)
     if sample_weight is not None:
-        weights = torch.broadcast_to(sample_weight, y_pred.shape)
+        pair = pair * sample_weight.unsqueeze(-1)
     if label_weights is not None:
-        lw = torch.broadcast_to(label_weights.to(device, dtype), y_pred.shape)
-        weights = lw if weights is None else weights * lw
-    positive = y_true != 0
-    if multi_label:
-        # (N, L): one curve per label; samples are the reduction axis.
-        labels = positive.reshape(-1, y_pred.shape[-1]).to(dtype)
-        preds = y_pred.reshape(-1, y_pred.shape[-1])
-        weights = None if weights is None else weights.reshape(-1, y_pred.shape[-1])
+        pair = pair * label_weights.to(device, dtype).unsqueeze(-1)
+    pair = torch.broadcast_to(pair, (*y_pred.shape, 2))
+    if multi_label:  # one curve per label (last axis); samples are the reduction axis
+        preds, pair = y_pred.reshape(-1, y_pred.shape[-1]), pair.reshape(-1, y_pred.shape[-1], 2)
     else:
-        labels, preds = positive.reshape(-1).to(dtype), y_pred.reshape(-1)
-        weights = None if weights is None else weights.reshape(-1)
-    true_w = labels if weights is None else labels * weights
-    false_w = (1 - labels) if weights is None else (1 - labels) * weights
+        preds, pair = y_pred.reshape(-1), pair.reshape(-1, 2)
 
     if evenly:
-        tp, fp = _bucketed_counts(preds, true_w, false_w, thresholds.shape[0], with_epsilon)
+        counts = _bucketed_counts(preds, pair, thresholds.shape[0], with_epsilon)
     else:
         # (T, N) comparison; the reduction over samples is a matrix product.
         above = (preds.unsqueeze(0) > _expand_thresholds(thresholds, preds)).to(dtype)
-        tp = _sum_over_samples(above, true_w)
-        fp = _sum_over_samples(above, false_w)
+        counts = above @ pair if preds.ndim == 1 else torch.einsum("tnl,nlk->tlk", above, pair)
+    # counts[..., 0] = true positives, counts[..., 1] = false positives at each threshold.
     if "tp" in variables:
-        variables["tp"].add_(tp)
+        variables["tp"].add_(counts[..., 0])
     if "fp" in variables:
-        variables["fp"].add_(fp)
-    if "fn" in variables:
-        variables["fn"].add_(true_w.sum(dim=0) - tp)
-    if "tn" in variables:
-        variables["tn"].add_(false_w.sum(dim=0) - fp)
+        variables["fp"].add_(counts[..., 1])
+    if "fn" in variables or "tn" in variables:
+        below = pair.sum(dim=0) - counts  # [false negatives, true negatives]
+        if "fn" in variables:
+            variables["fn"].add_(below[..., 0])
+        if "tn" in variables:
+            variables["tn"].add_(below[..., 1])
+
+
+def _as(value: Any, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """``value`` as a tensor on ``device`` with ``dtype`` (no copy when it already is one)."""
+    if isinstance(value, Tensor) and value.device == device and value.dtype == dtype:
+        return value
+    return torch.as_tensor(value, device=device).to(dtype)
 
 
 def _expand_thresholds(thresholds: Tensor, preds: Tensor) -> Tensor:
     return thresholds.reshape(-1, *([1] * preds.ndim)).to(preds.dtype)
 
 
-def _sum_over_samples(above: Tensor, weighted_labels: Tensor) -> Tensor:
-    if weighted_labels.ndim == 1:  # (T, N) @ (N,) -> (T,)
-        return above @ weighted_labels
-    return (above * weighted_labels.unsqueeze(0)).sum(dim=1)  # (T, N, L) -> (T, L)
-
-
 def _bucketed_counts(
-    preds: Tensor, true_w: Tensor, false_w: Tensor, num_thresholds: int, with_epsilon: bool
-) -> tuple[Tensor, Tensor]:
-    """TP/FP at ``T`` evenly spaced thresholds from one bucket index per prediction."""
-    preds = preds.clamp(0.0, 1.0)
-    bucket = torch.ceil(preds * (num_thresholds - 1)) - 1
+    preds: Tensor, pair: Tensor, num_thresholds: int, with_epsilon: bool
+) -> Tensor:
+    """``(T, [L,] 2)`` positive/negative weight above ``T`` evenly spaced thresholds, from one
+    bucket index per prediction and one histogram."""
+    bucket = torch.ceil(preds.clamp(0.0, 1.0) * (num_thresholds - 1)) - 1
     if with_epsilon:
         bucket = torch.relu(bucket)
     # Bucket -1 (a prediction of exactly 0 without the -eps endpoint) is positive nowhere: shift
@@ -202,14 +200,9 @@ def _bucketed_counts(
     labels = preds.shape[1] if preds.ndim == 2 else 1
     if preds.ndim == 2:  # multi-label: bin (bucket, label) pairs in one flat histogram
         index = index * labels + torch.arange(labels, device=preds.device)
-    size = (num_thresholds + 1) * labels
-    counts = []
-    for weighted in (true_w, false_w):  # two counts, not a loop over data
-        weighted = torch.broadcast_to(weighted, preds.shape)
-        binned = torch.zeros(size, dtype=preds.dtype, device=preds.device)
-        binned.index_add_(0, index.reshape(-1), weighted.reshape(-1))
-        binned = binned.reshape(num_thresholds + 1, labels)[1:]
-        # Positive at threshold i <=> bucket >= i: a reversed cumulative sum over buckets.
-        cumulative = binned.flip(0).cumsum(0).flip(0)
-        counts.append(cumulative if preds.ndim == 2 else cumulative.reshape(-1))
-    return counts[0], counts[1]
+    binned = torch.zeros((num_thresholds + 1) * labels, 2, dtype=preds.dtype, device=preds.device)
+    binned.index_add_(0, index.reshape(-1), pair.reshape(-1, 2))
+    binned = binned.reshape(num_thresholds + 1, labels, 2)[1:]
+    # Positive at threshold i <=> bucket >= i: a reversed cumulative sum over the buckets.
+    counts = binned.flip(0).cumsum(0).flip(0)
+    return counts.squeeze(1) if preds.ndim == 1 else counts

@@ -84,6 +84,7 @@ class FBetaScore(Metric):
         self.axis = None if average == "micro" else 0
         self._built = False
 
+    @torch.compiler.disable  # lazily created state: built eagerly, outside any compiled graph
     def _build(
         self, y_true_shape: tuple[int, ...], y_pred_shape: tuple[int, ...], device: Any
     ) -> None:

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from kseq import config
-from kseq.metrics.metric import Metric
+from kseq.metrics.metric import DeviceConstant, Metric
 
 
 class _IoUBase(Metric):
@@ -150,12 +150,10 @@ class IoU(_IoUBase):
                 f"[0, {num_classes})."
             )
         self.target_class_ids = list(target_class_ids)
-        self.register_buffer(
-            "_target_ids", torch.tensor(self.target_class_ids, dtype=torch.long), persistent=False
-        )
+        self._target_ids = DeviceConstant(torch.tensor(self.target_class_ids, dtype=torch.long))
 
     def result(self) -> Tensor:
-        return self._iou(self._target_ids)
+        return self._iou(self._target_ids.on(self.total_cm.device))
 
     def get_config(self) -> dict[str, Any]:
         return {

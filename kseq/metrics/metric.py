@@ -80,6 +80,30 @@ def check_2d_inputs(
         )
 
 
+class DeviceConstant:
+    """A constant tensor a metric uses (thresholds, class ids, label weights) but that is not state.
+
+    Metric *buffers* are exactly the metric's state (what ``reset_state`` clears and a distributed
+    run sums across processes), so constants live here instead: one copy per device, made the
+    first time the metric's state is on that device.
+
+    Example:
+        >>> c = DeviceConstant(torch.tensor([0.5])); c.on(torch.device("cpu"))
+        tensor([0.5000])
+    """
+
+    def __init__(self, value: Tensor) -> None:
+        self.value = value
+        self._copies: dict[torch.device, Tensor] = {value.device: value}
+
+    def on(self, device: torch.device) -> Tensor:
+        """The constant on ``device`` (copied there once)."""
+        copy = self._copies.get(device)
+        if copy is None:
+            copy = self._copies[device] = self.value.to(device)
+        return copy
+
+
 class Metric(nn.Module):
     """Base class of stateful metrics: ``update_state``, ``result``, ``reset_state``.
 
@@ -134,19 +158,20 @@ class Metric(nn.Module):
             tensor([1., 1.])
         """
         torch_dtype = getattr(torch, standardize_dtype(dtype))
-        if isinstance(initializer, (int, float)):
-            value = torch.full(tuple(shape), float(initializer))
-        else:
-            value = initializers.get(initializer)(tuple(shape), dtype=torch_dtype)
-        value = value.to(device="cpu", dtype=torch_dtype)
-        flat = value.reshape(-1)
-        constant = flat.numel() > 0 and bool((flat == flat[0]).all())  # on the host, once
+        init = (
+            initializer if isinstance(initializer, (int, float)) else initializers.get(initializer)
+        )
+        constant = _constant_of(init)
         name = name or f"variable_{len(self._initial_values)}"
-        self._initial_values[name] = flat[0].item() if constant else value.clone()
         # Variables built lazily may be created under ``torch.inference_mode`` (evaluate); they
         # must stay normal tensors so that training can update them in place afterwards.
         with torch.inference_mode(False):
-            value = value.clone().to(device) if device is not None else value.clone()
+            if constant is not None:
+                value = torch.full(tuple(shape), constant, dtype=torch_dtype, device=device)
+                self._initial_values[name] = constant
+            else:
+                value = init(tuple(shape), dtype=torch_dtype).to(device=device, dtype=torch_dtype)
+                self._initial_values[name] = value.clone()
         self.register_buffer(name, value)
         return getattr(self, name)
 
@@ -220,6 +245,21 @@ class Metric(nn.Module):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _constant_of(initializer: Any) -> float | None:
+    """The fill value of a constant initializer (so ``reset_state`` can ``fill_``), else None."""
+    if isinstance(initializer, (int, float)):
+        return float(initializer)
+    if isinstance(initializer, initializers.Zeros):
+        return 0.0
+    if isinstance(initializer, initializers.Ones):
+        return 1.0
+    if isinstance(initializer, initializers.Constant) and isinstance(
+        initializer.value, (int, float)
+    ):
+        return float(initializer.value)
+    return None
 
 
 def reduce_to_samplewise_values(

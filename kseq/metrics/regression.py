@@ -190,6 +190,7 @@ class R2Score(Metric):
         self.num_samples = self.add_variable((), "zeros", name="num_samples")
         self._built = False
 
+    @torch.compiler.disable  # lazily created state: built eagerly, outside any compiled graph
     def _build(
         self, y_true_shape: tuple[int, ...], y_pred_shape: tuple[int, ...], device: Any
     ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 N, C = 24, 4
 
 # name -> (kseq factory, keras factory, data kind)
@@ -141,3 +143,49 @@ CASES: dict[str, tuple[tuple[Factory, Factory], str]] = {
         "regression",
     ),
 }
+
+
+EDGES = np.array([0.0, 1.0, 0.5, 0.25, 1 / 199, 100 / 199, 0.75, 1 / 3], dtype=np.float32)
+
+
+def make_batch(kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``(y_true, y_pred)`` of one batch of the given kind (numpy arrays)."""
+    probs = rng.random((N, C)).astype(np.float32)
+    probs[0, : len(EDGES) // 2] = EDGES[: len(EDGES) // 2]
+    probs[1, : len(EDGES) // 2] = EDGES[len(EDGES) // 2 :]
+    softmax = np.exp(3 * probs) / np.exp(3 * probs).sum(-1, keepdims=True)
+    labels = rng.integers(0, C, N)
+    onehot = np.eye(C, dtype=np.float32)[labels]
+    if kind == "binary":
+        return (rng.random((N, 1)) > 0.5).astype(np.float32), probs[:, :1].copy()
+    if kind == "binary_flat":
+        return (rng.random(N) > 0.5).astype(np.float32), probs[:, 0].copy()
+    if kind == "signed":
+        return np.where(rng.random((N, 1)) > 0.5, 1.0, -1.0).astype(np.float32), 2 * probs[
+            :, :1
+        ] - 1
+    if kind == "logits":
+        return (rng.random((N, 1)) > 0.5).astype(np.float32), rng.normal(size=(N, 1)).astype(
+            np.float32
+        )
+    if kind == "multilabel":
+        return (rng.random((N, C)) > 0.5).astype(np.float32), probs
+    if kind == "onehot":
+        return onehot, softmax.astype(np.float32)
+    if kind == "sparse":
+        return labels, softmax.astype(np.float32)
+    if kind == "sparse_col":
+        return labels[:, None], softmax.astype(np.float32)
+    if kind == "sorted_ids":
+        return labels, np.argsort(-softmax, axis=-1).astype(np.float32)
+    if kind == "classes":
+        return labels.astype(np.float32), rng.integers(0, C, N).astype(np.float32)
+    if kind == "iou":
+        return labels, rng.integers(0, C, N)
+    if kind == "regression":
+        return rng.normal(size=(N, 3)).astype(np.float32), rng.normal(size=(N, 3)).astype(
+            np.float32
+        )
+    if kind == "positive":
+        return rng.random((N, 3)).astype(np.float32) * 3, rng.random((N, 3)).astype(np.float32) * 3
+    raise AssertionError(kind)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from metric_cases import CASES, make_batch
 
 import kseq
 from kseq import metrics
@@ -61,6 +62,18 @@ def test_state_moves_with_the_metric_and_results_are_tensors() -> None:
     assert result.tolist() == pytest.approx([2 / 3, 1.0])
     assert "_threshold_values" not in metric.state_dict()  # thresholds are not state
     assert set(metric.state_dict()) == {"true_positives", "false_positives"}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_buffers_are_exactly_the_state(case: str) -> None:
+    """Thresholds, class ids and label weights are constants, not buffers: code that sums or
+    resets metric buffers (distributed training, reset_state) only ever touches state."""
+    (make, _), kind = CASES[case]
+    metric = make(metrics)
+    y_true, y_pred = make_batch(kind, np.random.default_rng(0))
+    metric.update_state(torch.as_tensor(y_true), torch.as_tensor(y_pred))
+    assert [id(b) for b in metric.buffers()] == [id(v) for v in metric.variables]
+    assert set(metric.state_dict()) == set(metric._initial_values)
 
 
 @pytest.mark.parametrize(

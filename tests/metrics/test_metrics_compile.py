@@ -135,3 +135,28 @@ def test_array_valued_metrics_are_arrays_in_history_and_means_in_the_progress_ba
     assert isinstance(f1, np.ndarray) and f1.shape == (1,)  # one class: still an array (Keras)
     assert precision.shape == (2,)
     assert f"precision: {precision.mean():.4f}" in capsys.readouterr().out
+
+
+# Raised by dynamo while it traces the spine's loss tracker (step.py), not by a metric.
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+def test_metrics_give_the_same_logs_under_jit_compile() -> None:
+    x, y = _binary_data()
+
+    def history(jit_compile: bool) -> dict[str, Any]:
+        kseq.utils.set_random_seed(0)
+        model = kseq.Sequential(
+            [kseq.Input(shape=(5,)), kseq.layers.Dense(1, activation="sigmoid")]
+        )
+        specs = [
+            kseq.metrics.AUC(multi_label=True, name="auc"),  # state built at the first update
+            kseq.metrics.F1Score(threshold=0.5, name="f1"),
+            kseq.metrics.Precision(thresholds=[0.3, 0.6], name="precision"),
+            kseq.metrics.R2Score(name="r2"),
+        ]
+        model.compile(loss="binary_crossentropy", metrics=specs, jit_compile=jit_compile)
+        return model.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False).history
+
+    eager, compiled = history(False), history(True)
+    assert sorted(eager) == sorted(compiled)
+    for key in eager:
+        np.testing.assert_allclose(np.stack(compiled[key]), np.stack(eager[key]), rtol=1e-5)

@@ -14,56 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from metric_cases import CASES, C, N
+from metric_cases import CASES, N, make_batch
 
 from kseq import metrics
 
 # Reductions over the batch axis have no per-sample weights in Keras either.
 UNWEIGHTED_ONLY = {"CosineSimilarity-axis0"}
-
-EDGES = np.array([0.0, 1.0, 0.5, 0.25, 1 / 199, 100 / 199, 0.75, 1 / 3], dtype=np.float32)
-
-
-def _batch(kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    probs = rng.random((N, C)).astype(np.float32)
-    probs[0, : len(EDGES) // 2] = EDGES[: len(EDGES) // 2]
-    probs[1, : len(EDGES) // 2] = EDGES[len(EDGES) // 2 :]
-    softmax = np.exp(3 * probs) / np.exp(3 * probs).sum(-1, keepdims=True)
-    labels = rng.integers(0, C, N)
-    onehot = np.eye(C, dtype=np.float32)[labels]
-    if kind == "binary":
-        return (rng.random((N, 1)) > 0.5).astype(np.float32), probs[:, :1].copy()
-    if kind == "binary_flat":
-        return (rng.random(N) > 0.5).astype(np.float32), probs[:, 0].copy()
-    if kind == "signed":
-        return np.where(rng.random((N, 1)) > 0.5, 1.0, -1.0).astype(np.float32), 2 * probs[
-            :, :1
-        ] - 1
-    if kind == "logits":
-        return (rng.random((N, 1)) > 0.5).astype(np.float32), rng.normal(size=(N, 1)).astype(
-            np.float32
-        )
-    if kind == "multilabel":
-        return (rng.random((N, C)) > 0.5).astype(np.float32), probs
-    if kind == "onehot":
-        return onehot, softmax.astype(np.float32)
-    if kind == "sparse":
-        return labels, softmax.astype(np.float32)
-    if kind == "sparse_col":
-        return labels[:, None], softmax.astype(np.float32)
-    if kind == "sorted_ids":
-        return labels, np.argsort(-softmax, axis=-1).astype(np.float32)
-    if kind == "classes":
-        return labels.astype(np.float32), rng.integers(0, C, N).astype(np.float32)
-    if kind == "iou":
-        return labels, rng.integers(0, C, N)
-    if kind == "regression":
-        return rng.normal(size=(N, 3)).astype(np.float32), rng.normal(size=(N, 3)).astype(
-            np.float32
-        )
-    if kind == "positive":
-        return rng.random((N, 3)).astype(np.float32) * 3, rng.random((N, 3)).astype(np.float32) * 3
-    raise AssertionError(kind)
 
 
 def _weights(name: str, rng: np.random.Generator) -> np.ndarray:
@@ -88,7 +44,9 @@ def test_result_matches_keras(keras, case: str, weighted: bool) -> None:
         pytest.skip("per-sample weights do not apply to a reduction over the batch axis")
     (make_kseq, make_keras), kind = CASES[case]
     rng = np.random.default_rng(zlib.crc32(case.encode()))
-    batches = [(*_batch(kind, rng), _weights(case, rng) if weighted else None) for _ in range(3)]
+    batches = [
+        (*make_batch(kind, rng), _weights(case, rng) if weighted else None) for _ in range(3)
+    ]
     keras_batches = batches
     if case == "SparseCategoricalCrossentropy-ignore" and not weighted:
         # Keras drops ignored samples from the mean only when sample weights are given (its
