@@ -377,6 +377,7 @@ class GlobalAveragePooling1D(BaseGlobalAveragePooling):
 
     rank = 1
     supports_masking = True
+    creates_mask = False  # it consumes a mask (and drops it); it never starts one
 
     def forward(
         self, inputs: Tensor, training: bool | None = None, mask: Tensor | None = None
