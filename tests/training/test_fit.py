@@ -339,14 +339,18 @@ def test_jit_compile_trains_like_eager() -> None:
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-def test_mixed_bfloat16_policy_trains() -> None:
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_policies_train(policy: str) -> None:
     x, y = binary_data(64)
-    kseq.mixed_precision.set_global_policy("mixed_bfloat16")
+    kseq.mixed_precision.set_global_policy(policy)
     try:
         model = classifier()
         history = model.fit(x, y, epochs=3, verbose=0)
         assert model.layers[0].linear.weight.dtype == torch.float32  # variables stay float32
         assert np.isfinite(history.history["loss"]).all()
+        assert history.history["loss"][-1] < history.history["loss"][0]
+        scale = model._trainer.steps.precision.loss_scale
+        assert (scale is not None) == (policy == "mixed_float16")  # float16 needs loss scaling
     finally:
         kseq.mixed_precision.set_global_policy(None)
 
