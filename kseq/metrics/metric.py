@@ -239,6 +239,25 @@ class Metric(nn.Module):
         """
         return cls(**config)
 
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Metric:
+        """``nn.Module._apply`` (behind ``.to()``, ``.cuda()``, ``.double()``), keeping handles valid.
+
+        Moving a module replaces its buffer tensors. A metric usually keeps the tensor that
+        ``add_variable`` returned under another attribute name too (``self.tp = self.add_variable(
+        name="true_positives")``), so such attributes are re-pointed at the moved buffers.
+        """
+        before = {name: buf for name, buf in self._buffers.items() if buf is not None}
+        super()._apply(fn, recurse)
+        moved = {
+            id(old): self._buffers[name]
+            for name, old in before.items()
+            if self._buffers[name] is not old
+        }
+        for attr, value in list(vars(self).items()):
+            if isinstance(value, Tensor) and id(value) in moved:
+                vars(self)[attr] = moved[id(value)]
+        return self
+
     def _state_device(self) -> torch.device:
         buffer = next(self.buffers(), None)
         return buffer.device if buffer is not None else torch.device("cpu")

@@ -224,3 +224,23 @@ def test_metric_functions_resolve_by_name_for_wrapper_configs() -> None:
     config = {"name": "m", "dtype": "float32", "fn": "top_k_categorical_accuracy", "k": 1}
     metric = metrics.MeanMetricWrapper.from_config(config)
     assert float(metric(torch.eye(2), torch.tensor([[0.9, 0.1], [0.8, 0.2]]))) == 0.5
+
+
+def test_variables_kept_under_another_name_follow_the_metric_when_it_moves() -> None:
+    class WeightedCount(kseq.metrics.Metric):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.count = self.add_weight(name="seen", initializer="zeros")  # Keras habit
+
+        def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+            self.count.add_(y_pred.shape[0])
+
+        def result(self) -> torch.Tensor:
+            return self.count.clone()
+
+    metric = WeightedCount().to(torch.float64)
+    metric.update_state(None, torch.zeros(3, dtype=torch.float64))
+    assert metric.count is metric.seen and metric.seen.dtype == torch.float64
+    assert float(metric.result()) == 3.0
+    metric.reset_state()
+    assert float(metric.seen) == 0.0
