@@ -124,7 +124,7 @@ class Metric(nn.Module):
         3
     """
 
-    def __init__(self, name: str | None = None, dtype: Any = None) -> None:
+    def __init__(self, dtype: Any = None, name: str | None = None) -> None:  # Keras order
         super().__init__()
         self.name = name or auto_name(type(self).__name__)
         self._dtype = standardize_dtype(dtype)

@@ -160,3 +160,35 @@ def test_metrics_give_the_same_logs_under_jit_compile() -> None:
     assert sorted(eager) == sorted(compiled)
     for key in eager:
         np.testing.assert_allclose(np.stack(compiled[key]), np.stack(eager[key]), rtol=1e-5)
+
+
+@pytest.mark.keras
+def test_evaluate_gives_keras_values_for_the_same_weights(keras) -> None:
+    x, y = _binary_data()
+    weights = np.random.default_rng(3).random(len(x)).astype("float32")
+
+    def spec(k: Any) -> dict[str, Any]:
+        m = k.metrics
+        return {
+            "metrics": ["accuracy", m.AUC(), m.AUC(curve="PR", name="pr"), m.Precision(),
+                        m.Recall(thresholds=[0.2, 0.5]), m.F1Score(threshold=0.5), "mse",
+                        m.BinaryIoU(dtype="float32"), m.PrecisionAtRecall(0.5)],
+            "weighted_metrics": ["accuracy", m.AUC(name="auc"), "mse"],
+        }  # fmt: skip
+
+    def evaluate(module: Any, source: Any = None) -> tuple[Any, dict[str, Any]]:
+        model = module.Sequential(
+            [module.Input(shape=(5,)), module.layers.Dense(1, activation="sigmoid")]
+        )
+        if source is not None:
+            model.set_weights(source.get_weights())
+        model.compile(loss="binary_crossentropy", **spec(module))
+        return model, model.evaluate(
+            x, y, sample_weight=weights, batch_size=16, verbose=0, return_dict=True
+        )
+
+    reference, expected = evaluate(keras)
+    _, got = evaluate(kseq, reference)
+    assert sorted(got) == sorted(expected)
+    for key, value in expected.items():
+        np.testing.assert_allclose(got[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
