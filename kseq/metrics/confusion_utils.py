@@ -191,12 +191,13 @@ def _bucketed_counts(
 ) -> Tensor:
     """``(T, [L,] 2)`` positive/negative weight above ``T`` evenly spaced thresholds, from one
     bucket index per prediction and one histogram."""
-    bucket = torch.ceil(preds.clamp(0.0, 1.0) * (num_thresholds - 1)) - 1
+    # Keras's bucket is ceil(p * (T - 1)) - 1, raised to 0 with the -eps endpoint. Bucket -1 (a
+    # prediction of exactly 0 without that endpoint) is positive nowhere, so bins are shifted by
+    # one and bin 0 is dropped after counting: the shifted index is just the ceil.
+    index = torch.ceil(preds.clamp(0.0, 1.0) * (num_thresholds - 1))
     if with_epsilon:
-        bucket = torch.relu(bucket)
-    # Bucket -1 (a prediction of exactly 0 without the -eps endpoint) is positive nowhere: shift
-    # by one and drop bin 0 after counting.
-    index = bucket.long() + 1
+        index = index.clamp_min(1.0)
+    index = index.long()
     labels = preds.shape[1] if preds.ndim == 2 else 1
     if preds.ndim == 2:  # multi-label: bin (bucket, label) pairs in one flat histogram
         index = index * labels + torch.arange(labels, device=preds.device)
