@@ -197,7 +197,8 @@ def _bucketed_counts(
     index = torch.ceil(preds.clamp(0.0, 1.0) * (num_thresholds - 1))
     if with_epsilon:
         index = index.clamp_min(1.0)
-    index = index.long()
+    # A NaN prediction (a diverged model) is positive nowhere, as in the comparison path.
+    index = torch.nan_to_num(index, nan=0.0).long()
     labels = preds.shape[1] if preds.ndim == 2 else 1
     if preds.ndim == 2:  # multi-label: bin (bucket, label) pairs in one flat histogram
         index = index * labels + torch.arange(labels, device=preds.device)

@@ -244,3 +244,10 @@ def test_variables_kept_under_another_name_follow_the_metric_when_it_moves() -> 
     assert float(metric.result()) == 3.0
     metric.reset_state()
     assert float(metric.seen) == 0.0
+
+
+def test_nan_predictions_count_as_negative_at_every_threshold() -> None:
+    y_true, y_pred = torch.tensor([1.0, 0.0, 1.0]), torch.tensor([float("nan"), 0.7, 0.9])
+    for metric in (metrics.AUC(num_thresholds=5), metrics.Recall(thresholds=[0.1, 0.5])):
+        metric.update_state(y_true, y_pred)  # no out-of-range histogram index
+        assert float(metric.false_negatives[1]) == 1.0
