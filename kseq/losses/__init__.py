@@ -1,5 +1,19 @@
 """``kseq.losses``: Keras's losses as classes, functions and string names.
 
+Every Keras 3 loss is here with Keras's arguments, defaults, values and config keys. Where kseq
+deliberately differs:
+
+* a string names the *class* (``"huber"`` gives ``Huber()``), so ``fit`` can fuse it with the
+  model's last activation and ``save`` can name it; Keras gives the bare function for snake_case
+  names. Keras 2's names (``"logcosh"``, ``"kullback_leibler_divergence"``), ``"huber_loss"`` and
+  ``"CategoricalGeneralizedCrossEntropy"`` resolve too (Keras 3's lookup misses them);
+* ``get_config`` keeps the arguments Keras's drops (``Huber.delta``, ``CosineSimilarity.axis``,
+  ``SparseCategoricalCrossentropy.axis``), so they survive a save;
+* BCE/CCE/SCCE are computed from the logits in ``fit`` when the model ends in sigmoid/softmax
+  (equal to Keras's clipped value unless the outputs saturate);
+* ``CategoricalGeneralizedCrossEntropy`` squeezes ``(N, 1)`` labels (Keras broadcasts them to an
+  ``(N, N)`` loss) and ``Circle`` has finite gradients for samples without a positive pair.
+
 Example:
     >>> import torch
     >>> loss = get("mse")

@@ -1,5 +1,13 @@
 """``kseq.optimizers``: Keras optimizers (arguments, defaults, numerics) on torch kernels.
 
+SGD, RMSprop, Adam, AdamW, Adagrad, Adadelta, Adamax, Nadam, Ftrl, Lion, Adafactor and Lamb follow
+Keras's update formulas and variable order (Adam/AdamW/Adadelta run torch's fused/foreach
+kernels, whose formulas equal Keras's; the others are ``torch._foreach_*`` updates). A raw
+``torch.optim.Optimizer`` passed to ``compile`` is wrapped in :class:`TorchOptimizer`. Not ported:
+``LossScaleOptimizer`` (kseq's mixed precision scales the loss itself), ``MultiOptimizer``,
+``Muon`` and ``ScheduleFreeAdamW``. Unlike Keras, an ``int`` learning rate is accepted and
+``"lamb"`` resolves by name.
+
 Example:
     >>> type(get("adam")).__name__, get("adam").epsilon
     ('Adam', 1e-07)

@@ -30,6 +30,18 @@ class MomentOptimizer(Optimizer):
         weight_decay: Decoupled weight decay.
         name: Optimizer name (auto-named from the class when omitted).
         **kwargs: Common optimizer arguments (``clipnorm``, ``use_ema``, ...).
+
+    Example:
+        >>> import torch
+        >>> class SignAdam(MomentOptimizer):
+        ...     def _update(self, params, grads, lr):
+        ...         m, _ = self._moments(params)
+        ...         torch._foreach_lerp_(m, grads, 1 - self.beta_1)
+        ...         torch._foreach_add_(params, torch._foreach_sign(m), alpha=-lr)
+        >>> w = torch.nn.Parameter(torch.zeros(1))
+        >>> opt = SignAdam(learning_rate=0.1); opt.build([w])
+        >>> w.grad = torch.ones(1); opt.step(); round(w.item(), 4), len(opt.variables)
+        (-0.1, 4)
     """
 
     _keras_interleaved = 2  # Keras creates both slots of a weight together

@@ -41,7 +41,7 @@ class Optimizer:
 
     Args:
         learning_rate: A float, a ``LearningRateSchedule`` (called with ``iterations``) or a
-            zero-argument callable.
+            zero-argument callable. (Keras rejects an ``int``; kseq accepts it as a float.)
         weight_decay: Decoupled weight decay rate (applied before the update, as in Keras).
         clipnorm: Clip each gradient tensor to this L2 norm.
         clipvalue: Clip gradient entries to ``[-clipvalue, clipvalue]``.
@@ -52,6 +52,15 @@ class Optimizer:
         loss_scale_factor: Multiply the loss by this before ``backward`` and divide gradients after.
         gradient_accumulation_steps: Update only every N steps, with the mean of N gradients.
         name: Optimizer name.
+
+    Example:
+        >>> class SignSGD(Optimizer):
+        ...     def _update(self, params, grads, lr):
+        ...         torch._foreach_add_(params, torch._foreach_sign(grads), alpha=-lr)
+        >>> w = torch.nn.Parameter(torch.zeros(2))
+        >>> opt = SignSGD(learning_rate=0.5); opt.build([w])
+        >>> w.grad = torch.tensor([3.0, -0.1]); opt.step(); w.detach().tolist()
+        [-0.5, 0.5]
     """
 
     # How many leading slots Keras creates together, interleaved per weight (Adam: 2).

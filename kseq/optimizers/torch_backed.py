@@ -53,6 +53,19 @@ class TorchBackedOptimizer(Optimizer):
     ``_slot_groups`` lists torch's state keys with their initial values, grouped as Keras creates
     its variables: Keras interleaves the keys of the first group weight by weight (``m0, v0, m1,
     v1``), the other groups follow.
+
+    Example:
+        >>> class HeavyBall(TorchBackedOptimizer):  # torch's SGD: m = 0.9 m + g; var -= lr m
+        ...     _torch_class = torch.optim.SGD
+        ...     _slot_groups = ((("momentum_buffer", 0.0),),)
+        ...     def _torch_options(self):
+        ...         return {"momentum": 0.9}
+        >>> w = torch.nn.Parameter(torch.zeros(1))
+        >>> opt = HeavyBall(learning_rate=0.1); opt.build([w])
+        >>> for _ in range(2):
+        ...     w.grad = torch.ones(1); opt.step()
+        >>> round(w.item(), 4), len(opt.variables)  # iteration, learning_rate, one buffer
+        (-0.29, 3)
     """
 
     _torch_class: type[torch.optim.Optimizer]

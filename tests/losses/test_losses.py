@@ -138,3 +138,34 @@ def test_circle_and_generalized_crossentropy_train_with_integer_labels() -> None
     )
     history = classifier.fit(x, labels, epochs=4, batch_size=32, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.cuda
+def test_cuda_losses_and_their_gradients_never_synchronize_with_the_host() -> None:
+    device = torch.device("cuda")
+    probs = torch.rand(8, 4, device=device) * 0.9 + 0.05
+    onehot = torch.nn.functional.one_hot(torch.randint(0, 4, (8,), device=device), 4).float()
+    labels = torch.randint(0, 4, (8,), device=device)
+    weights = torch.rand(8, device=device)
+    cases = [
+        (losses.BinaryFocalCrossentropy(apply_class_balancing=True), onehot, probs),
+        (losses.CategoricalFocalCrossentropy(from_logits=True), onehot, probs),
+        (losses.SparseCategoricalCrossentropy(ignore_class=0), labels, probs),
+        (losses.Huber(), onehot, probs),
+        (losses.Hinge(), onehot, probs),
+        (losses.CategoricalHinge(), onehot, probs),
+        (losses.KLDivergence(), onehot, probs),
+        (losses.Dice(axis=1), onehot, probs),
+        (losses.Tversky(), onehot, probs),
+        (losses.Circle(), labels, torch.nn.functional.normalize(probs, dim=-1)),
+        (losses.CategoricalGeneralizedCrossEntropy(), labels, probs),
+    ]
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for loss, y_true, y_pred in cases:
+            y_pred = y_pred.detach().requires_grad_()
+            for reduction in ("sum_over_batch_size", "mean_with_sample_weight"):
+                loss.reduction = reduction
+                loss(y_true, y_pred, sample_weight=weights).backward()
+    finally:
+        torch.cuda.set_sync_debug_mode(0)

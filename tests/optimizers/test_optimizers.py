@@ -218,3 +218,21 @@ def test_every_optimizer_trains_a_model_by_name(name) -> None:
     model.optimizer.learning_rate = 1.0 if name == "adadelta" else 0.05
     history = model.fit(x, y, epochs=5, batch_size=32, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_cuda_step_never_synchronizes_with_the_host(cls) -> None:
+    params = [torch.nn.Parameter(p.detach().cuda()) for p in _params()]
+    opt = cls(learning_rate=0.01, weight_decay=0.01, global_clipnorm=1.0, use_ema=True)
+    opt.build(params)
+    grads = [[torch.randn_like(p) for p in params] for _ in range(3)]
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for step_grads in grads:
+            for p, g in zip(params, step_grads, strict=True):
+                p.grad = g
+            opt.step()
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    assert all(torch.isfinite(p).all() for p in params)
