@@ -7,13 +7,9 @@ subclass docstrings list them); both paths implement Keras's semantics exactly:
 
 * **Masks** (``Embedding(mask_zero=True)``, ``Masking``): a masked step keeps the previous state, and
   its output is the previous step's output (zeros before the first valid step), or zeros with
-  ``zero_output_for_mask=True``. The fused path gets this for *any* mask — post-padded, pre-padded
-  or with holes — by moving each sequence's valid steps to the front (a stable ``argsort`` of the
-  mask, then a ``gather``), running the kernel once on the compacted batch (valid steps never see
-  the padding behind them), and gathering each original step's output back from the compacted one
-  at ``cumsum(mask) - 1``. No host sync; the one exception is an LSTM whose final *cell* state is
-  needed (``return_state``/``stateful``), which packs the compacted batch with
-  ``pack_padded_sequence`` (lengths go to the CPU: a host sync on GPU).
+  ``zero_output_for_mask=True``. The fused path handles *any* mask — post-padded, pre-padded or
+  with holes — in one kernel call, by compacting each sequence's valid steps to the front
+  (:mod:`kseq.layers.rnn_masking`).
 * **dropout**: one ``(batch, features)`` mask per sequence, broadcast over time, applied to the
   input before the fused call (as Keras's fused path does).
 * **go_backwards** flips the input (and mask) and returns the outputs in processing order.
@@ -38,10 +34,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from kseq import activations, constraints, initializers, regularizers
 from kseq.layers.layer import InputSpec, Layer, Shape
+from kseq.layers.rnn_masking import fused_masked_call, where_mask
 
 __all__: list[str] = []
 
@@ -51,10 +47,6 @@ _SIGMOID = (activations.sigmoid, torch.sigmoid, F.sigmoid)
 
 def _transpose(w: Tensor) -> Tensor:
     return w.T
-
-
-def _where_mask(mask: Tensor, new: Tensor, old: Tensor) -> Tensor:
-    return torch.where(mask.unsqueeze(-1), new, old)
 
 
 class BaseRNN(Layer):
@@ -380,40 +372,18 @@ class BaseRNN(Layer):
         if mask is None:
             y, hn = module(x, hx)
             return y, y[:, -1], self._final_states(hn)
-        # Move every sequence's valid steps to the front (stable, so their order is kept).
-        batch, steps = mask.shape
-        order = torch.argsort((~mask).to(torch.uint8), dim=1, stable=True)
-        compact = x.gather(1, order.unsqueeze(-1).expand_as(x))
-        lengths = mask.sum(1)
-        has_valid = (lengths > 0).unsqueeze(-1)
-        need_cell_state = len(self.state_size) > 1 and (self.return_state or self.stateful)
-        if need_cell_state:
-            # host sync: pack_padded_sequence takes CPU lengths (free on CPU; needed for LSTM's c).
-            packed = pack_padded_sequence(
-                compact, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
-            )
-            y_packed, hn = module(packed, hx)
-            y_compact, _ = pad_packed_sequence(y_packed, batch_first=True, total_length=steps)
-            initial = states or [torch.zeros_like(s) for s in self._final_states(hn)]
-            final = [
-                torch.where(has_valid, s, s0)
-                for s, s0 in zip(self._final_states(hn), initial, strict=True)
-            ]
-        else:
-            y_compact, _ = module(compact, hx)
-            final = []
-        # Output at each original step = compacted output of the latest valid step at or before it.
-        seen = mask.cumsum(1)
-        index = (seen - 1).clamp(min=0).unsqueeze(-1).expand(batch, steps, y_compact.shape[-1])
-        gathered = y_compact.gather(1, index)
-        zeros = torch.zeros((), dtype=gathered.dtype, device=gathered.device)
-        seq = _where_mask(mask if self.zero_output_for_mask else seen > 0, gathered, zeros)
-        last_valid = torch.where(has_valid, gathered[:, -1], zeros)
-        last = seq[:, -1] if self.zero_output_for_mask else last_valid
-        if not final:
-            h0 = states[0] if states is not None else torch.zeros_like(last_valid)
-            final = [torch.where(has_valid, gathered[:, -1], h0)]
-        return seq, last, final
+        packed = len(self.state_size) > 1 and (self.return_state or self.stateful)  # LSTM's c
+        run = fused_masked_call(module, x, hx, mask, self.zero_output_for_mask, packed)
+        initial = states or [torch.zeros_like(run.last_valid) for _ in self.state_size]
+        if packed:
+            final = self._final_states(run.hidden)
+        else:  # the final hidden state is the last valid output
+            final = [run.last_valid]
+        final = [
+            torch.where(run.has_valid, s, s0)
+            for s, s0 in zip(final, initial[: len(final)], strict=True)
+        ]
+        return run.outputs, run.last, final
 
     def _run_loop(
         self, x: Tensor, states: list[Tensor] | None, mask: Tensor | None, training: bool
@@ -440,9 +410,9 @@ class BaseRNN(Layer):
             if mask is not None:
                 step_mask = mask[:, t]
                 new_states = [
-                    _where_mask(step_mask, n, s) for n, s in zip(new_states, states, strict=True)
+                    where_mask(step_mask, n, s) for n, s in zip(new_states, states, strict=True)
                 ]
-                output = _where_mask(
+                output = where_mask(
                     step_mask, output, zeros if self.zero_output_for_mask else previous
                 )
             states, previous = new_states, output
