@@ -354,6 +354,60 @@ class Model(Layer):
             self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range
         )
 
+    # --------------------------------------------------------------- saving
+    # Thin Keras-API wrappers; the formats and their safety checks live in kseq.saving.
+    def save(
+        self, filepath: Any, overwrite: bool = True, zipped: bool | None = None, **kwargs: Any
+    ) -> None:
+        """Save as a Keras 3 ``.keras`` archive (see :func:`kseq.saving.save_model`)."""
+        from kseq.saving.api import save_model
+
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
+        """Save weights + optimizer state to ``*.weights.h5`` or ``*.weights.pt`` (see
+        :func:`kseq.saving.save_weights`)."""
+        from kseq.saving.api import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite, **kwargs)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
+        """Load ``*.weights.h5`` / ``*.weights.pt`` / ``*.keras`` weights (see
+        :func:`kseq.saving.load_weights`)."""
+        from kseq.saving.api import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's Keras config as JSON (``kseq.models.model_from_json`` rebuilds it)."""
+        from kseq.saving.api import model_to_json
+
+        return model_to_json(self, **kwargs)
+
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """The arguments ``compile()`` received, serialized (Keras's ``compile_config``)."""
+        if self._trainer is None:
+            return None
+        from kseq.saving.object_config import serialize_keras_object
+
+        config = {**self._compile_config, "optimizer": self._trainer.optimizer}
+        config["jit_compile"] = self._trainer.jit_compile
+        return serialize_keras_object(config)
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """Compile from :meth:`get_compile_config` output, creating the optimizer state now when the
+        model is built (so that saved optimizer variables can be loaded into it)."""
+        from kseq.saving.object_config import deserialize_keras_object
+
+        self.compile(**deserialize_keras_object(config))
+        if self.built and self._trainer is not None and self._trainer.optimizer is not None:
+            self._trainer._build_optimizer()
+
+    def build_from_config(self, config: dict[str, Any] | None) -> None:
+        """Build from ``get_build_config()`` output (subclassed models run one forward pass)."""
+        if config and config.get("input_shape") is not None and not self.built:
+            self._build_from_data_shape(tuple(config["input_shape"]))
+
     # -------------------------------------------------------------- forward
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         training = kwargs.get("training")

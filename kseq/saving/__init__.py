@@ -1,4 +1,8 @@
-"""``kseq.saving``: object registration and (de)serialization.
+"""``kseq.saving``: object registration, (de)serialization, and model / weights files.
+
+``save_model`` / ``load_model`` / ``save_weights`` / ``load_weights`` read and write Keras 3's
+``.keras`` and ``.weights.h5`` files (h5py: the ``kseq[h5]`` extra) and kseq's torch-native
+``.weights.pt``; see :mod:`kseq.saving.api`. Writes are atomic and reads never run code from a file.
 
 Example:
     >>> from kseq.saving import register_keras_serializable
@@ -6,6 +10,12 @@ Example:
     True
 """
 
+from kseq.saving.api import load_model as load_model
+from kseq.saving.api import load_weights as load_weights
+from kseq.saving.api import save_model as save_model
+from kseq.saving.api import save_weights as save_weights
+from kseq.saving.object_config import deserialize_keras_object as deserialize_keras_object
+from kseq.saving.object_config import serialize_keras_object as serialize_keras_object
 from kseq.saving.object_registration import CustomObjectScope as CustomObjectScope
 from kseq.saving.object_registration import custom_object_scope as custom_object_scope
 from kseq.saving.object_registration import get_custom_objects as get_custom_objects

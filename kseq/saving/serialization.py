@@ -5,6 +5,11 @@ into a JSON-able dict and back. Deserialization only instantiates classes found 
 kseq built-ins, in ``custom_objects`` or in the registry (``register_keras_serializable``): a config can
 never name an arbitrary importable class.
 
+It also holds the *safe mode* switch that code-bearing configs (a ``Lambda`` layer's Python lambda)
+consult while they are loaded: :func:`in_safe_mode` is ``True`` unless the load runs inside
+``safe_mode_scope(False)`` (``load_model(..., safe_mode=False)``) or
+``kseq.config.enable_unsafe_deserialization()`` was called, as in Keras.
+
 Example:
     >>> from kseq import initializers
     >>> cfg = serialize_keras_object(initializers.Constant(2.0), "keras.initializers", initializers._ALL)
@@ -15,9 +20,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from kseq import config as config_mod
 from kseq.saving.object_registration import get_registered_name, get_registered_object
 from kseq.utils.lookup import unknown_name_message
 
@@ -84,3 +91,74 @@ def deserialize_keras_object(
     cls = resolve_class(kind, name, table, custom_objects)
     inner = dict(config.get("config") or {})
     return cls.from_config(inner) if hasattr(cls, "from_config") else cls(**inner)
+
+
+UNSAFE_LAMBDA_MESSAGE = (
+    "Requested the deserialization of a Python lambda. This carries a potential risk of arbitrary "
+    "code execution and thus it is disallowed by default. If you trust the source of the artifact, "
+    "you can override this error by passing `safe_mode=False` to the loading function, or calling "
+    "`keras.config.enable_unsafe_deserialization()."
+)
+
+_SAFE_MODE_STACK: list[bool] = []
+
+
+def in_safe_mode() -> bool:
+    """Whether code-bearing configs must be refused right now (``True`` by default).
+
+    Example:
+        >>> in_safe_mode()
+        True
+        >>> with safe_mode_scope(False):
+        ...     in_safe_mode()
+        False
+    """
+    if config_mod.is_unsafe_deserialization_enabled():
+        return False
+    return _SAFE_MODE_STACK[-1] if _SAFE_MODE_STACK else True
+
+
+def active_safe_mode_scope() -> bool | None:
+    """The value of the innermost :func:`safe_mode_scope`, or ``None`` outside any.
+
+    Example:
+        >>> active_safe_mode_scope() is None
+        True
+    """
+    return _SAFE_MODE_STACK[-1] if _SAFE_MODE_STACK else None
+
+
+@contextlib.contextmanager
+def safe_mode_scope(safe_mode: bool = True) -> Iterator[None]:
+    """Set :func:`in_safe_mode` for the loads inside the ``with`` block.
+
+    ``kseq.config.enable_unsafe_deserialization()`` wins over ``safe_mode=True``, as in Keras.
+
+    Example:
+        >>> with safe_mode_scope(True):
+        ...     in_safe_mode()
+        True
+    """
+    _SAFE_MODE_STACK.append(bool(safe_mode))
+    try:
+        yield
+    finally:
+        _SAFE_MODE_STACK.pop()
+
+
+def raise_if_safe_mode() -> None:
+    """Refuse to rebuild a Python lambda in safe mode, with Keras's error message.
+
+    Code-bearing ``from_config`` methods (``Lambda``) call this before turning stored code into a
+    function.
+
+    Example:
+        >>> with safe_mode_scope(False):
+        ...     raise_if_safe_mode()
+        >>> raise_if_safe_mode()
+        Traceback (most recent call last):
+        ...
+        ValueError: Requested the deserialization of a Python lambda. ...
+    """
+    if in_safe_mode():
+        raise ValueError(UNSAFE_LAMBDA_MESSAGE)

@@ -1,0 +1,386 @@
+"""Keras's saving API: ``save_model`` / ``load_model`` / ``save_weights`` / ``load_weights`` /
+``model_from_json`` / ``clone_model``.
+
+Formats, chosen by the file name as in Keras:
+
+=====================  ===================================================  ==========
+file name              content                                              needs
+=====================  ===================================================  ==========
+``*.keras``            Keras 3 archive: config + compile state + weights    h5py
+``*.weights.h5``       Keras 3 weights (and optimizer state)                h5py
+``*.weights.pt``       the same tree as ``.weights.h5``, via ``torch.save``  nothing
+=====================  ===================================================  ==========
+
+Every write is atomic (:mod:`kseq.saving.atomic`); every read validates the file first and never
+runs code from it (see :mod:`kseq.saving.keras_archive`, :mod:`kseq.saving.h5_format`,
+:mod:`kseq.saving.torch_format`). ``torch.save(model.state_dict())`` / ``load_state_dict`` stay the
+torch-native path.
+
+Example:
+    >>> import os, tempfile, numpy as np, kseq
+    >>> model = kseq.Sequential([kseq.Input((3,)), kseq.layers.Dense(2)])
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+    >>> model.save(path)
+    >>> restored = load_model(path)
+    >>> x = np.ones((1, 3), "float32")
+    >>> bool(np.allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0)))
+    True
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kseq.saving.atomic import atomic_write_bytes
+from kseq.saving.h5_format import H5Reader, h5_bytes, require_h5py
+from kseq.saving.keras_archive import KerasArchive, archive_bytes
+from kseq.saving.keras_weights import VariableReader, collect, restore
+from kseq.saving.object_config import deserialize_keras_object, serialize_keras_object
+from kseq.saving.torch_format import TorchReader, read_file_bytes, torch_bytes
+
+__all__ = [
+    "clone_model",
+    "load_model",
+    "load_weights",
+    "model_from_json",
+    "save_model",
+    "save_weights",
+]
+
+_WEIGHTS_SUFFIXES = (".weights.h5", ".weights.pt")
+_LEGACY_H5 = (
+    "The legacy HDF5 model format (`.h5` / `.hdf5`) is not supported by kseq. Save the model as "
+    "`.keras` (model.save('model.keras')) or its weights as `.weights.h5` instead."
+)
+
+
+def _path(filepath: Any) -> str:
+    if not isinstance(filepath, (str, os.PathLike)):
+        raise TypeError(
+            f"Expected `filepath` to be a str or a path-like object. Received: filepath={filepath!r} "
+            f"of type {type(filepath).__name__}."
+        )
+    return os.fspath(filepath)
+
+
+def _may_overwrite(filepath: str, overwrite: bool) -> bool:
+    """Keras's ``overwrite=False``: ask before replacing an existing file."""
+    if overwrite or not os.path.exists(filepath):
+        return True
+    answer = input(f"[WARNING] {filepath} already exists - overwrite? [y/n]").strip().lower()
+    while answer not in ("y", "n"):
+        answer = input('Enter "y" (overwrite) or "n" (cancel).').strip().lower()
+    if answer == "n":
+        return False
+    print("[TIP] Next time specify overwrite=True!")
+    return True
+
+
+def save_model(
+    model: Any,
+    filepath: str | os.PathLike[str],
+    overwrite: bool = True,
+    zipped: bool | None = None,
+    **kwargs: Any,
+) -> None:
+    """Save ``model`` as a Keras 3 ``.keras`` archive (``model.save(filepath)``).
+
+    The archive holds the architecture (``config.json``), the compile state, the weights and the
+    optimizer state; Keras 3 loads it too.
+
+    Args:
+        model: The model.
+        filepath: Destination, ending in ``.keras``.
+        overwrite: Replace an existing file without asking.
+        zipped: Only ``True``/``None`` (a zip archive) is supported.
+        **kwargs: ``include_optimizer=True``: also save the optimizer state.
+
+    Raises:
+        ValueError: Wrong extension or unknown argument.
+        ImportError: h5py (the ``kseq[h5]`` extra) is not installed.
+
+    Example:
+        >>> import os, tempfile, kseq
+        >>> model = kseq.Sequential([kseq.Input((2,)), kseq.layers.Dense(1)])
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+        >>> save_model(model, path); os.path.getsize(path) > 0
+        True
+    """
+    include_optimizer = kwargs.pop("include_optimizer", True)
+    if kwargs:
+        raise ValueError(f"The following argument(s) are not supported: {list(kwargs)}")
+    filepath = _path(filepath)
+    if filepath.endswith((".h5", ".hdf5")):
+        raise NotImplementedError(_LEGACY_H5)
+    if zipped is False:
+        raise NotImplementedError(
+            "Saving a model as an unzipped directory (`zipped=False`) is not supported by kseq; "
+            "save a `.keras` archive instead."
+        )
+    if not filepath.endswith(".keras"):
+        raise ValueError(
+            "Invalid filepath extension for saving. Please add a `.keras` extension for the native "
+            f"Keras format. Received: filepath={filepath}."
+        )
+    require_h5py()
+    if not getattr(model, "built", False):
+        warnings.warn(
+            "You are saving a model that has not yet been built. It might not contain any weights "
+            "yet. Consider building the model first by calling it on some data.",
+            stacklevel=2,
+        )
+    if _may_overwrite(filepath, overwrite):
+        atomic_write_bytes(filepath, archive_bytes(model, include_optimizer=include_optimizer))
+
+
+def _read_archive(filepath: str) -> KerasArchive:
+    if not os.path.exists(filepath):
+        raise ValueError(
+            f"File not found: filepath={filepath}. Please ensure the file is an accessible `.keras` "
+            "zip file."
+        )
+    require_h5py()
+    return KerasArchive(read_file_bytes(filepath, "model file"), filepath)
+
+
+def load_model(
+    filepath: str | os.PathLike[str],
+    custom_objects: Mapping[str, Any] | None = None,
+    compile: bool = True,
+    safe_mode: bool = True,
+) -> Any:
+    """Load a model saved with ``model.save("....keras")`` (by kseq or by Keras 3).
+
+    Only kseq's built-in classes, registered classes (``register_keras_serializable``) and
+    ``custom_objects`` are instantiated; nothing in the file is executed.
+
+    Args:
+        filepath: A ``.keras`` file.
+        custom_objects: ``{name: class_or_function}`` for custom objects the config names.
+        compile: Compile the model (optimizer state included) when the file was saved compiled.
+        safe_mode: Refuse configs holding Python lambdas (turn off only for trusted files).
+
+    Returns:
+        The model, with its weights (and its optimizer state when compiled).
+
+    Raises:
+        ValueError: The file is missing, not a ``.keras`` archive, damaged, or names a class kseq
+            refuses to create.
+
+    Example:
+        >>> import os, tempfile, kseq
+        >>> model = kseq.Sequential([kseq.Input((4,)), kseq.layers.Dense(3, name="out")])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.keras"); model.save(path)
+        >>> loaded = load_model(path)
+        >>> loaded.layers[0].name, type(loaded.optimizer).__name__
+        ('out', 'SGD')
+    """
+    filepath = _path(filepath)
+    if filepath.endswith((".h5", ".hdf5")):
+        raise NotImplementedError(_LEGACY_H5)
+    if not filepath.endswith(".keras"):
+        raise ValueError(
+            f"File format not supported: filepath={filepath}. kseq loads Keras 3 `.keras` files "
+            "with load_model(); for weights files use model.load_weights()."
+        )
+    archive = _read_archive(filepath)
+    config = dict(archive.config)
+    if not compile:
+        config.pop("compile_config", None)
+    try:
+        model = deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=safe_mode)
+    except (KeyError, AttributeError, IndexError) as exc:
+        raise ValueError(f"Invalid model config in {filepath!r}: {exc!r}") from exc
+    if not hasattr(model, "get_weights"):
+        raise ValueError(f"{filepath!r} does not describe a model: it loads as {model!r}.")
+    with archive.weights() as reader:
+        restore(model, reader, filepath, include_optimizer=compile)
+    return model
+
+
+def _weights_format(filepath: str, action: str) -> str:
+    if filepath.endswith(".weights.h5"):
+        return "h5"
+    if filepath.endswith(".weights.pt"):
+        return "pt"
+    if filepath.endswith(".keras") and action == "load":
+        return "keras"
+    if filepath.endswith((".h5", ".hdf5")):
+        raise NotImplementedError(_LEGACY_H5)
+    raise ValueError(
+        f"The filename must end in `.weights.h5` (or `.weights.pt` for kseq's torch-native format, "
+        f"which needs no h5py){' or `.keras`' if action == 'load' else ''}. Received: "
+        f"filepath={filepath}"
+    )
+
+
+def save_weights(
+    model: Any, filepath: str | os.PathLike[str], overwrite: bool = True, **kwargs: Any
+) -> None:
+    """Save the weights (and optimizer state) in Keras's layout (``model.save_weights``).
+
+    Args:
+        model: The model.
+        filepath: ``*.weights.h5`` (Keras 3 format, needs h5py) or ``*.weights.pt`` (torch).
+        overwrite: Replace an existing file without asking.
+
+    Example:
+        >>> import os, tempfile, kseq
+        >>> model = kseq.Sequential([kseq.Input((2,)), kseq.layers.Dense(1)])
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.weights.pt")
+        >>> save_weights(model, path); os.path.exists(path)
+        True
+    """
+    if kwargs.pop("max_shard_size", None) is not None:
+        raise NotImplementedError(
+            "Sharded weights files (`max_shard_size`) are not supported by kseq."
+        )
+    if kwargs:
+        raise ValueError(f"Invalid keyword arguments: {kwargs}")
+    filepath = _path(filepath)
+    fmt = _weights_format(filepath, "save")
+    groups = collect(model, include_optimizer=True)
+    data = h5_bytes(groups) if fmt == "h5" else torch_bytes(groups)
+    if _may_overwrite(filepath, overwrite):
+        atomic_write_bytes(filepath, data)
+
+
+def _weights_reader(filepath: str) -> VariableReader:
+    fmt = _weights_format(filepath, "load")
+    if fmt == "keras":
+        return _read_archive(filepath).weights()
+    data = read_file_bytes(filepath, "weights file")
+    if fmt == "pt":
+        return TorchReader(data, filepath)
+    return H5Reader(io.BytesIO(data), filepath)
+
+
+def load_weights(
+    model: Any, filepath: str | os.PathLike[str], skip_mismatch: bool = False, **kwargs: Any
+) -> None:
+    """Load weights saved by ``save_weights`` / ``save`` (kseq or Keras 3) into ``model``.
+
+    Nothing changes unless every layer's weights load (see
+    :func:`kseq.saving.keras_weights.restore`).
+
+    Args:
+        model: A built model with the same architecture.
+        filepath: ``*.weights.h5``, ``*.weights.pt`` or ``*.keras``.
+        skip_mismatch: Skip layers whose weights do not match instead of failing.
+
+    Example:
+        >>> import os, tempfile, kseq
+        >>> model = kseq.Sequential([kseq.Input((2,)), kseq.layers.Dense(1)])
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.weights.pt"); model.save_weights(path)
+        >>> twin = kseq.Sequential([kseq.Input((2,)), kseq.layers.Dense(1)])
+        >>> load_weights(twin, path)
+        >>> bool((twin.layers[0].kernel == model.layers[0].kernel).all())
+        True
+    """
+    if kwargs.pop("objects_to_skip", None) is not None or kwargs.pop("by_name", None):
+        raise NotImplementedError("`objects_to_skip` and `by_name` are not supported by kseq.")
+    if kwargs:
+        raise ValueError(f"Invalid keyword arguments: {kwargs}")
+    filepath = _path(filepath)
+    if not getattr(model, "built", False):
+        raise ValueError(
+            f"Model '{model.name}' is not built yet, so it has no weights to load into. Build it "
+            "first: start it with `kseq.Input(shape=...)`, call `model.build(input_shape)`, or call "
+            "it on a batch of data."
+        )
+    reader = _weights_reader(filepath)
+    try:
+        restore(model, reader, filepath, skip_mismatch=skip_mismatch)
+    finally:
+        close = getattr(reader, "close", None)
+        if close is not None:
+            close()
+
+
+def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None = None) -> Any:
+    """Rebuild a model (fresh weights) from ``model.to_json()``.
+
+    Example:
+        >>> import kseq
+        >>> model = kseq.Sequential([kseq.Input((3,)), kseq.layers.Dense(2, name="d")])
+        >>> model_from_json(model.to_json()).get_layer("d").units
+        2
+    """
+    try:
+        config = json.loads(json_string)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"`model_from_json` received invalid JSON: {exc}") from None
+    return deserialize_keras_object(config, custom_objects=custom_objects)
+
+
+def model_to_json(model: Any, **kwargs: Any) -> str:
+    """``model.to_json(**kwargs)``: the model's Keras config as a JSON string.
+
+    Example:
+        >>> import kseq
+        >>> model_to_json(kseq.Sequential([kseq.Input((1,)), kseq.layers.Dense(1)]))[:30]
+        '{"module": "keras", "class_nam'
+    """
+    return json.dumps(serialize_keras_object(model), **kwargs)
+
+
+def clone_model(
+    model: Any,
+    input_tensors: Any = None,
+    clone_function: Callable[[Any], Any] | None = None,
+    call_function: Any = None,
+    recursive: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """A new model with the same architecture and *new* weights (``keras.models.clone_model``).
+
+    Each layer is rebuilt from its config (``clone_function(layer)`` when given); weights are freshly
+    initialized and the clone is not compiled, as in Keras.
+
+    Args:
+        model: A ``Sequential`` or a subclassed model with ``get_config``.
+        input_tensors: Optional new ``kseq.Input(...)`` for a ``Sequential``.
+        clone_function: ``layer -> new layer`` (default: ``layer.__class__.from_config(layer.get_config())``).
+        call_function: Not supported (kseq has no functional graph).
+        recursive: Also apply ``clone_function`` inside nested ``Sequential`` models.
+
+    Example:
+        >>> import kseq
+        >>> model = kseq.Sequential([kseq.Input((3,)), kseq.layers.Dense(2)])
+        >>> twin = clone_model(model)
+        >>> twin.output_shape, twin.layers[0] is model.layers[0]
+        ((None, 2), False)
+    """
+    from kseq.layers import InputLayer
+    from kseq.models import Sequential
+
+    if kwargs:
+        raise ValueError(f"Unexpected keyword argument(s): {list(kwargs)}")
+    if call_function is not None:
+        raise NotImplementedError("`call_function` is not supported by kseq (no functional API).")
+    clone = clone_function or (lambda layer: layer.__class__.from_config(layer.get_config()))
+    if not isinstance(model, Sequential):
+        if clone_function is not None or input_tensors is not None:
+            raise ValueError(
+                "Arguments `clone_function` and `input_tensors` are only supported for Sequential "
+                f"models. Received model of type {type(model).__name__}."
+            )
+        return model.__class__.from_config(model.get_config())
+    layers: list[Any] = []
+    if input_tensors is not None:
+        tensor = input_tensors[0] if isinstance(input_tensors, (list, tuple)) else input_tensors
+        layers.append(tensor)
+    elif model._input_layer is not None:
+        layers.append(InputLayer.from_config(model._input_layer.get_config()))
+    for layer in model.layers:
+        if recursive and isinstance(layer, Sequential):
+            layers.append(clone_model(layer, clone_function=clone_function, recursive=True))
+        else:
+            layers.append(clone(layer))
+    return Sequential(layers, trainable=model.trainable, name=model.name)

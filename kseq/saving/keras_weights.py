@@ -1,0 +1,318 @@
+"""The Keras variable tree of a kseq model: which arrays go under which ``<path>/vars/<i>``.
+
+Keras stores a model's variables by *object path*, not by variable name (``saving_lib.py``):
+
+* a layer's own variables go to ``<path>/vars/0``, ``<path>/vars/1``, ... in ``get_weights`` order;
+* a sublayer held in attribute ``attr`` lives at ``<path>/<attr>``; sublayers in a list attribute
+  (``Sequential``'s ``layers``) at ``<path>/<attr>/<snake_class>[_n]`` with a counter per list
+  (``layers/dense``, ``layers/dense_1``: the **class** name, never ``layer.name``);
+* recurrent layers keep their variables in their cell: ``layers/lstm/cell/vars/0..2``;
+* the optimizer's variables go to ``optimizer/vars/<i>``: ``iteration``, ``learning_rate`` (unless a
+  schedule drives it), EMA averages, gradient accumulators, then the optimizer's own state.
+
+kseq layers follow the Keras layout contract (``get_weights()`` is Keras's list), and a sublayer's
+torch attribute name is its Keras attribute name, so the tree is derived from the modules
+themselves; :data:`OWN_VARIABLES_AT` lists the Keras classes whose variables live one level down.
+The file formats (``h5_format``, ``torch_format``) only encode ``{path: [arrays]}``.
+
+Loading is all-or-nothing: every array is read and checked (count, shape, numeric dtype) before
+the first weight of the model changes.
+
+Example:
+    >>> import kseq
+    >>> model = kseq.Sequential([kseq.Input((3,)), kseq.layers.Dense(2), kseq.layers.Dense(1)])
+    >>> [(g.path, len(g.arrays)) for g in collect(model)]
+    [('', 0), ('layers/dense', 2), ('layers/dense_1', 2)]
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from kseq.saving.optimizer_layout import keras_optimizer_arrays, set_keras_optimizer_arrays
+from kseq.utils.naming import to_snake_case
+
+if TYPE_CHECKING:
+    from kseq.layers.layer import Layer
+
+__all__ = ["OWN_VARIABLES_AT", "VarGroup", "VariableReader", "collect", "restore"]
+
+# Keras classes whose variables live in a sub-object (the RNN cell), relative to the layer's path.
+OWN_VARIABLES_AT: dict[str, str] = {
+    "SimpleRNN": "cell",
+    "LSTM": "cell",
+    "GRU": "cell",
+    "ConvLSTM1D": "cell",
+    "ConvLSTM2D": "cell",
+    "ConvLSTM3D": "cell",
+}
+NUMERIC_KINDS = "biuf"
+
+
+@dataclass
+class VarGroup:
+    """The variables stored under ``<path>/vars``.
+
+    Attributes:
+        path: Group path (``""`` is the model itself).
+        name: What Keras writes in the ``vars`` group's ``name`` attribute (the layer's name).
+        owner: The layer or optimizer the variables belong to.
+        arrays: The arrays in Keras layout (filled by :func:`collect`; shapes are what loading
+            expects).
+    """
+
+    path: str
+    name: str
+    owner: Any
+    arrays: list[np.ndarray] = field(default_factory=list)
+
+
+class VariableReader(Protocol):
+    """What a file format provides to :func:`restore`."""
+
+    def shapes(self, path: str) -> list[tuple[int, ...]] | None:
+        """Shapes of ``<path>/vars/0..n-1`` (``None`` when the file has no such group)."""
+
+    def read(self, path: str, index: int) -> np.ndarray:
+        """The array ``<path>/vars/<index>`` (numeric dtype; the shape was checked already)."""
+
+    def paths(self) -> set[str]:
+        """Every group path that holds at least one variable."""
+
+    def verify(self) -> None:
+        """Raise ``ValueError`` if the file's own integrity check fails (a no-op without one)."""
+
+
+# ------------------------------------------------------------------------------------ layers
+def _is_layer(obj: Any) -> bool:
+    from kseq.layers.layer import Layer  # imported here: kseq.layers imports kseq.saving
+
+    return isinstance(obj, Layer)
+
+
+def _own_path(layer: Layer, path: str) -> str | None:
+    """Where ``layer``'s own variables live when Keras keeps them in a sub-object (RNN cell)."""
+    sub = getattr(type(layer), "_keras_variables_at", None) or OWN_VARIABLES_AT.get(
+        type(layer).__name__
+    )
+    if sub is None or _is_layer(getattr(layer, sub, None)):
+        return None
+    return f"{path}/{sub}" if path else sub
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}/{name}" if path else name
+
+
+def _list_paths(items: Iterator[nn.Module], container: str, found: dict[int, str]) -> None:
+    """Keras's naming inside a list attribute: ``<container>/<snake_class>[_n]``."""
+    counters: dict[str, int] = {}
+    for item in items:
+        if _is_layer(item):
+            base = to_snake_case(type(item).__name__)
+            n = counters[base] = counters.get(base, -1) + 1
+            found.setdefault(id(item), _join(container, base if n == 0 else f"{base}_{n}"))
+        else:
+            _child_paths(item, container, found)
+
+
+def _child_paths(module: nn.Module, path: str, found: dict[int, str]) -> None:
+    """Record the Keras path of every Layer below ``module`` (stopping at Layers)."""
+    from kseq.models import Sequential
+
+    if isinstance(module, Sequential):  # Keras saves a Sequential's stack as its `layers` list
+        _list_paths(iter(module.layers), _join(path, "layers"), found)
+        return
+    for attr, child in module.named_children():
+        if _is_layer(child):
+            found.setdefault(id(child), _join(path, attr))
+        elif isinstance(child, (nn.ModuleList, nn.Sequential, nn.ModuleDict)):
+            _list_paths(child.children(), _join(path, attr), found)
+        else:
+            _child_paths(child, path, found)
+
+
+def _layer_groups(layer: Layer, path: str) -> Iterator[VarGroup]:
+    """Groups of ``layer`` and its sublayers, own variables first (``get_weights`` order)."""
+    own = layer._get_own_weights()
+    sub = _own_path(layer, path)
+    if sub is not None and own:
+        yield VarGroup(path, layer.name, layer)
+        yield VarGroup(sub, f"{to_snake_case(type(layer).__name__)}_cell", layer, own)
+    else:
+        yield VarGroup(path, layer.name, layer, own)
+    paths: dict[int, str] = {}
+    _child_paths(layer, path, paths)
+    for child in layer._sublayers():
+        yield from _layer_groups(child, paths.get(id(child), _join(path, child.name)))
+
+
+def layer_owners(model: Layer) -> list[Layer]:
+    """The layers of ``model`` (itself included) in Keras's variable order, each once.
+
+    Example:
+        >>> import kseq
+        >>> model = kseq.Sequential([kseq.Input((1,)), kseq.layers.Dense(1, name="d")])
+        >>> [layer.name for layer in layer_owners(model)][1:]
+        ['d']
+    """
+    seen: dict[int, Layer] = {}
+    for group in _layer_groups(model, ""):
+        seen.setdefault(id(group.owner), group.owner)
+    return list(seen.values())
+
+
+# ------------------------------------------------------------------------------- public API
+def collect(model: Layer, include_optimizer: bool = False) -> list[VarGroup]:
+    """Every variable group of ``model`` with its arrays, in Keras's layout.
+
+    Args:
+        model: A built kseq model (or layer).
+        include_optimizer: Add the ``optimizer`` group when the model was compiled with a kseq
+            optimizer.
+
+    Example:
+        >>> import kseq
+        >>> model = kseq.Sequential([kseq.Input((2,)), kseq.layers.Dense(1)])
+        >>> [a.shape for a in collect(model)[1].arrays]
+        [(2, 1), (1,)]
+    """
+    groups = list(_layer_groups(model, ""))
+    optimizer = getattr(model, "optimizer", None) if include_optimizer else None
+    if optimizer is not None:
+        arrays = keras_optimizer_arrays(optimizer, model)
+        if arrays is None:
+            warnings.warn(
+                f"The state of optimizer '{optimizer.name}' ({type(optimizer).__name__}) has no Keras "
+                "layout, so it is not saved with the weights. Use the BackupAndRestore callback to "
+                "checkpoint it.",
+                stacklevel=3,
+            )
+        else:
+            groups.append(VarGroup("optimizer", optimizer.name, optimizer, arrays))
+    return groups
+
+
+def _describe(owner: Any) -> str:
+    return f"<{type(owner).__name__} name={getattr(owner, 'name', '?')}>"
+
+
+def _check_group(group: VarGroup, shapes: Sequence[tuple[int, ...]] | None) -> str | None:
+    """Why the file's group cannot fill ``group`` (Keras's wording), or ``None``."""
+    got = list(shapes or [])
+    if len(got) != len(group.arrays):
+        return (
+            f"Layer '{group.owner.name}' expected {len(group.arrays)} variables, but received "
+            f"{len(got)} variables during loading. Expected shapes: "
+            f"{[tuple(a.shape) for a in group.arrays]}"
+        )
+    for i, (have, want) in enumerate(zip(got, group.arrays, strict=True)):
+        if tuple(have) != tuple(want.shape):
+            return (
+                f"The shape of the target variable and the shape of the target value must match: "
+                f"variable {i} of layer '{group.owner.name}' has shape {tuple(want.shape)}, but the "
+                f"file holds shape {tuple(have)} at '{group.path}/vars/{i}'."
+            )
+    return None
+
+
+def _read_group(reader: VariableReader, group: VarGroup) -> list[np.ndarray]:
+    arrays = [reader.read(group.path, i) for i in range(len(group.arrays))]
+    for i, a in enumerate(arrays):
+        if a.dtype.kind not in NUMERIC_KINDS:
+            raise ValueError(
+                f"Variable '{group.path}/vars/{i}' has dtype {a.dtype}; only numeric arrays can be "
+                "loaded."
+            )
+    return arrays
+
+
+def restore(
+    model: Layer,
+    reader: VariableReader,
+    source: str,
+    skip_mismatch: bool = False,
+    include_optimizer: bool = True,
+) -> None:
+    """Load the variables ``reader`` provides into ``model`` (and its optimizer).
+
+    Every layer's arrays are read and checked before any weight changes; a mismatch raises a
+    ``ValueError`` naming the file, each failing layer, and what it expected (layers that do not
+    fit are skipped instead with ``skip_mismatch=True``). Variables in the file that no layer of
+    the model takes are an error too (Keras ignores them silently). The optimizer's variables are
+    loaded when their count matches, else skipped with Keras's warning.
+
+    Args:
+        model: The kseq model to fill.
+        reader: The opened file (see :class:`VariableReader`).
+        source: The file's name, for messages.
+        skip_mismatch: Skip layers whose variables do not match instead of failing.
+        include_optimizer: Also restore the optimizer state when the file has one.
+    """
+    groups = collect(model)
+    failures: list[tuple[Any, str]] = []
+    loaded: list[tuple[VarGroup, list[np.ndarray]]] = []
+    for group in groups:
+        problem = _check_group(group, reader.shapes(group.path))
+        if problem is None:
+            loaded.append((group, _read_group(reader, group)))
+        else:
+            failures.append((group.owner, problem))
+    used = {g.path for g in groups}
+    unused = sorted(
+        p for p in reader.paths() if p not in used and p.split("/", 1)[0] != "optimizer"
+    )
+    if unused and not skip_mismatch:
+        failures.append(
+            (
+                model,
+                f"The file has variables that no layer of model '{model.name}' takes: {unused}. "
+                "Was it saved from a different model?",
+            )
+        )
+    if failures and not skip_mismatch:
+        owner, message = failures[0]
+        raise ValueError(
+            f"Could not load weights from {source!r} into model '{model.name}'. A total of "
+            f"{len(failures)} objects could not be loaded. Example error message for object "
+            f"{_describe(owner)}:\n\n{message}\n\nList of objects that could not be loaded:\n"
+            f"[{', '.join(_describe(o) for o, _ in failures)}]"
+        )
+    reader.verify()
+    with torch.no_grad():
+        for group, arrays in loaded:
+            if group.arrays:
+                group.owner._set_own_weights([np.asarray(a) for a in arrays])
+    if include_optimizer:
+        _restore_optimizer(model, reader)
+
+
+def _restore_optimizer(model: Any, reader: VariableReader) -> None:
+    optimizer = getattr(model, "optimizer", None)
+    saved = reader.shapes("optimizer")
+    if optimizer is None or not saved:
+        return
+    if not optimizer.built and getattr(model, "built", False) and model._trainer is not None:
+        model._trainer._build_optimizer()  # create the state the file holds (Keras builds it too)
+    current = keras_optimizer_arrays(optimizer, model)
+    if current is None:
+        return
+    if len(current) != len(saved):
+        warnings.warn(
+            f"Skipping variable loading for optimizer '{optimizer.name}', because it has "
+            f"{len(current)} variables whereas the saved optimizer has {len(saved)} variables. ",
+            stacklevel=3,
+        )
+        return
+    group = VarGroup("optimizer", optimizer.name, optimizer, current)
+    problem = _check_group(group, saved)
+    if problem is not None:
+        raise ValueError(f"Could not load the optimizer state: {problem}")
+    set_keras_optimizer_arrays(optimizer, model, _read_group(reader, group))
