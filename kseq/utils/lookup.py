@@ -55,10 +55,50 @@ def unknown_name_message(kind: str, name: Any, valid: Mapping[str, Any] | list[s
         "Unknown loss: 'mse2'"
     """
     names = sorted(valid)
-    close = difflib.get_close_matches(str(name), names, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    close = closest_name(str(name), names)
+    hint = f" Did you mean {close!r}?" if close else ""
     return (
         f"Unknown {kind}: {name!r}.{hint} Valid {kind} names: {', '.join(names)}. "
         f"To use a custom {kind}, pass the object itself or register it with "
         "`kseq.saving.register_keras_serializable()`."
     )
+
+
+def closest_name(name: str, names: list[str]) -> str | None:
+    """The valid name nearest to a typo: fewest edits (a swap of two neighbours counts as one),
+    ties broken by similarity; ``None`` when nothing is reasonably close.
+
+    Example:
+        >>> closest_name("adma", ["adam", "adamax", "sgd"]), closest_name("zzz", ["adam"])
+        ('adam', None)
+    """
+    target = name.lower()
+    best: tuple[int, float, float, str] | None = None
+    for candidate in names:
+        lowered = candidate.lower()
+        distance = _edit_distance(target, lowered)
+        if len(target) >= 3 and lowered.startswith(target):
+            distance = min(distance, 1)  # a truncated name ("glorot" -> "glorot_uniform")
+        if distance > max(2, len(target) // 3):
+            continue
+        similarity = difflib.SequenceMatcher(None, target, lowered).ratio()
+        exact_case = difflib.SequenceMatcher(None, name, candidate).ratio()
+        score = (distance, -similarity, -exact_case, candidate)
+        if best is None or score < best:
+            best = score
+    return best[3] if best else None
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
