@@ -75,7 +75,10 @@ class Embedding(Layer):
                 )
         if kwargs.pop("input_length", None) is not None:
             warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=2)
-        kwargs.pop("quantization_config", None)
+        if kwargs.pop("quantization_config", None) is not None:
+            raise NotImplementedError(
+                "Embedding(quantization_config=...) is not supported by kseq; pass quantization_config=None."
+            )
         if lora_rank:
             raise NotImplementedError(
                 "Embedding(lora_rank=...) is not supported by kseq; freeze the layer "
@@ -147,6 +150,7 @@ class Embedding(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
+            "quantization_config": None,
         }
 
 
