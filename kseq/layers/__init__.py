@@ -17,6 +17,7 @@ from typing import Any
 from kseq.layers.activation import *  # noqa: F403
 from kseq.layers.affine_augmentation import *  # noqa: F403
 from kseq.layers.augmentation import *  # noqa: F403
+from kseq.layers.batch_normalization import *  # noqa: F403
 from kseq.layers.conv import *  # noqa: F403
 from kseq.layers.conv_depthwise import *  # noqa: F403
 from kseq.layers.conv_transpose import *  # noqa: F403
