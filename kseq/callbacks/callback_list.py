@@ -86,15 +86,36 @@ class CallbackList(Callback):
         )
 
     def _call(self, hook: str, *args: Any) -> None:
-        for cb in self._by_hook[hook]:
-            getattr(cb, hook)(*args)
+        # As Keras's ``pythonify_logs``: every callback of this call sees one fresh, sorted dict
+        # (``{}`` for "no logs"), so a callback may add keys for the callbacks after it
+        # (``ReduceLROnPlateau`` adds ``learning_rate`` before ``History``) without touching the
+        # caller's dict.
+        callbacks = self._by_hook[hook]
+        if callbacks:
+            *head, logs = args
+            logs = _fresh(logs)
+            for cb in callbacks:
+                getattr(cb, hook)(*head, logs)
+
+    def _batch_begin(self, hook: str, batch: int, logs: Logs) -> None:
+        callbacks = self._by_hook[hook]
+        if callbacks:
+            logs = _fresh(logs)
+            for cb in callbacks:
+                getattr(cb, hook)(batch, logs=logs)
 
     def _batch_end(self, hook: str, batch: int, logs: Logs, logs_fn: LogsFn | None) -> None:
-        for cb in self._by_hook[hook]:
-            wants = cb._wants_batch_logs(batch)
-            if wants and logs is None and logs_fn is not None:
+        callbacks = self._by_hook[hook]
+        # Sync at most once, and only if some callback wants this batch's values; then every
+        # callback gets them (so the progress bar and e.g. ``TerminateOnNaN`` share one sync).
+        if any(cb._wants_batch_logs(batch) for cb in callbacks):
+            if logs is None and logs_fn is not None:
                 logs = logs_fn()  # host sync: only when a callback asks for the values
-            getattr(cb, hook)(batch, logs if wants else None)
+            logs = _fresh(logs)
+        else:
+            logs = None
+        for cb in callbacks:
+            getattr(cb, hook)(batch, logs=logs)
 
     def on_train_begin(self, logs: Logs = None) -> None:
         self._call("on_train_begin", logs)
@@ -121,13 +142,13 @@ class CallbackList(Callback):
         self._call("on_predict_end", logs)
 
     def on_train_batch_begin(self, batch: int, logs: Logs = None) -> None:
-        self._call("on_train_batch_begin", batch, logs)
+        self._batch_begin("on_train_batch_begin", batch, logs)
 
     def on_test_batch_begin(self, batch: int, logs: Logs = None) -> None:
-        self._call("on_test_batch_begin", batch, logs)
+        self._batch_begin("on_test_batch_begin", batch, logs)
 
     def on_predict_batch_begin(self, batch: int, logs: Logs = None) -> None:
-        self._call("on_predict_batch_begin", batch, logs)
+        self._batch_begin("on_predict_batch_begin", batch, logs)
 
     def on_train_batch_end(
         self, batch: int, logs: Logs = None, logs_fn: LogsFn | None = None
@@ -143,3 +164,7 @@ class CallbackList(Callback):
         self, batch: int, logs: Logs = None, logs_fn: LogsFn | None = None
     ) -> None:
         self._batch_end("on_predict_batch_end", batch, logs, logs_fn)
+
+
+def _fresh(logs: Logs) -> dict[str, Any]:
+    return dict(sorted(logs.items())) if logs else {}
