@@ -7,5 +7,14 @@ Example:
 
 from kseq.callbacks.callback import Callback as Callback
 from kseq.callbacks.callback_list import CallbackList as CallbackList
+from kseq.callbacks.csv_logger import CSVLogger as CSVLogger
+from kseq.callbacks.early_stopping import EarlyStopping as EarlyStopping
 from kseq.callbacks.history import History as History
+from kseq.callbacks.lambda_callback import LambdaCallback as LambdaCallback
+from kseq.callbacks.learning_rate_scheduler import LearningRateScheduler as LearningRateScheduler
+from kseq.callbacks.monitor_callback import MonitorCallback as MonitorCallback
 from kseq.callbacks.progbar_logger import ProgbarLogger as ProgbarLogger
+from kseq.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau as ReduceLROnPlateau
+from kseq.callbacks.swap_ema_weights import SwapEMAWeights as SwapEMAWeights
+from kseq.callbacks.tensorboard import TensorBoard as TensorBoard
+from kseq.callbacks.terminate_on_nan import TerminateOnNaN as TerminateOnNaN
