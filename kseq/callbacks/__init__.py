@@ -5,6 +5,7 @@ Example:
     ['Callback', 'CallbackList', 'History', 'ProgbarLogger']
 """
 
+from kseq.callbacks.backup_and_restore import BackupAndRestore as BackupAndRestore
 from kseq.callbacks.callback import Callback as Callback
 from kseq.callbacks.callback_list import CallbackList as CallbackList
 from kseq.callbacks.csv_logger import CSVLogger as CSVLogger
@@ -12,6 +13,7 @@ from kseq.callbacks.early_stopping import EarlyStopping as EarlyStopping
 from kseq.callbacks.history import History as History
 from kseq.callbacks.lambda_callback import LambdaCallback as LambdaCallback
 from kseq.callbacks.learning_rate_scheduler import LearningRateScheduler as LearningRateScheduler
+from kseq.callbacks.model_checkpoint import ModelCheckpoint as ModelCheckpoint
 from kseq.callbacks.monitor_callback import MonitorCallback as MonitorCallback
 from kseq.callbacks.progbar_logger import ProgbarLogger as ProgbarLogger
 from kseq.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau as ReduceLROnPlateau
