@@ -366,14 +366,17 @@ class BaseRNN(Layer):
 
     def _run_fused(
         self, x: Tensor, states: list[Tensor] | None, mask: Tensor | None
-    ) -> tuple[Tensor, Tensor, list[Tensor]]:
-        """One fused kernel call. Returns (outputs in processing order, last output, final states)."""
+    ) -> tuple[Tensor | None, Tensor, list[Tensor]]:
+        """One fused kernel call. Returns (outputs in processing order — None when masked and not
+        ``return_sequences`` —, last output, final states)."""
         module, hx = self.module, self._hx(states)
         if mask is None:
             y, hn = module(x, hx)
             return y, y[:, -1], self._final_states(hn)
         packed = len(self.state_size) > 1 and (self.return_state or self.stateful)  # LSTM's c
-        run = fused_masked_call(module, x, hx, mask, self.zero_output_for_mask, packed)
+        run = fused_masked_call(
+            module, x, hx, mask, self.zero_output_for_mask, packed, self.return_sequences
+        )
         initial = states or [torch.zeros_like(run.last_valid) for _ in self.state_size]
         if packed:
             final = self._final_states(run.hidden)

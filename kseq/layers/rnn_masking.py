@@ -40,7 +40,7 @@ __all__: list[str] = []
 class MaskedRun(NamedTuple):
     """Result of :func:`fused_masked_call` (outputs in processing order)."""
 
-    outputs: Tensor  # (batch, steps, units), Keras's masked outputs
+    outputs: Tensor | None  # (batch, steps, units), Keras's masked outputs (when asked for)
     last: Tensor  # (batch, units), Keras's last output
     last_valid: Tensor  # (batch, units), output of the last valid step (zeros when none)
     has_valid: Tensor  # (batch, 1) bool, whether a sequence has any valid step
@@ -64,6 +64,7 @@ def fused_masked_call(
     mask: Tensor,
     zero_output_for_mask: bool = False,
     packed: bool = False,
+    sequences: bool = True,
 ) -> MaskedRun:
     """Run ``module`` (``batch_first``) on ``x`` under ``mask`` with Keras's semantics, in one call.
 
@@ -75,6 +76,8 @@ def fused_masked_call(
         zero_output_for_mask: Keras's option: zeros (not the previous output) at masked steps.
         packed: Also return the module's true final states (through ``pack_padded_sequence``, which
             costs a host sync on GPU). Without it, read the final hidden state from ``last_valid``.
+        sequences: Build the full output sequence (else ``outputs`` is None and only the last
+            outputs are gathered).
     """
     batch, steps = mask.shape
     order = torch.argsort((~mask).to(torch.uint8), dim=1, stable=True)
@@ -92,12 +95,17 @@ def fused_masked_call(
         y_compact, _ = pad_packed_sequence(y_packed, batch_first=True, total_length=steps)
     else:
         y_compact, _ = module(compact, hx)
-    seen = mask.cumsum(1)
-    index = (seen - 1).clamp(min=0).unsqueeze(-1).expand(batch, steps, y_compact.shape[-1])
-    gathered = y_compact.gather(1, index)
-    zeros = gathered.new_zeros(())
-    outputs = where_mask(mask if zero_output_for_mask else seen > 0, gathered, zeros)
     has_valid = (lengths > 0).unsqueeze(-1)
-    last_valid = torch.where(has_valid, gathered[:, -1], zeros)
-    last = outputs[:, -1] if zero_output_for_mask else last_valid
+    units = y_compact.shape[-1]
+    last_index = (lengths - 1).clamp(min=0).view(batch, 1, 1).expand(batch, 1, units)
+    zeros = y_compact.new_zeros(())
+    last_valid = torch.where(has_valid, y_compact.gather(1, last_index).squeeze(1), zeros)
+    last = where_mask(mask[:, -1], last_valid, zeros) if zero_output_for_mask else last_valid
+    outputs = None
+    if sequences:
+        # Each original step shows the output of the latest valid step at or before it.
+        seen = mask.cumsum(1)
+        index = (seen - 1).clamp(min=0).unsqueeze(-1).expand(batch, steps, units)
+        keep = mask if zero_output_for_mask else seen > 0
+        outputs = where_mask(keep, y_compact.gather(1, index), zeros)
     return MaskedRun(outputs, last, last_valid, has_valid, hidden)
