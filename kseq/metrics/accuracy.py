@@ -90,6 +90,8 @@ class Accuracy(MeanMetricWrapper):
         0.5
     """
 
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(self, name: str = "accuracy", dtype: Any = None) -> None:
         super().__init__(accuracy, name=name, dtype=dtype)
 
@@ -104,6 +106,8 @@ class BinaryAccuracy(MeanMetricWrapper):
         >>> float(BinaryAccuracy(threshold=0.9)(torch.tensor([1.0]), torch.tensor([0.8])))
         0.0
     """
+
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(
         self, name: str = "binary_accuracy", dtype: Any = None, threshold: float = 0.5
@@ -123,6 +127,8 @@ class CategoricalAccuracy(MeanMetricWrapper):
         0.0
     """
 
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(self, name: str = "categorical_accuracy", dtype: Any = None) -> None:
         super().__init__(categorical_accuracy, name=name, dtype=dtype)
 
@@ -137,6 +143,8 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
         >>> float(SparseCategoricalAccuracy()(torch.tensor([1]), torch.tensor([[0.4, 0.6]])))
         1.0
     """
+
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(self, name: str = "sparse_categorical_accuracy", dtype: Any = None) -> None:
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
@@ -217,6 +225,8 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         1.0
     """
 
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(
         self, k: int = 5, name: str = "top_k_categorical_accuracy", dtype: Any = None
     ) -> None:
@@ -235,6 +245,8 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         >>> float(m(torch.tensor([0, 1]), torch.tensor([[0.3, 0.7], [0.4, 0.6]])))
         0.5
     """
+
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(
         self,

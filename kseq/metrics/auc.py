@@ -81,6 +81,8 @@ class AUC(Metric):
         0.8207
     """
 
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(
         self,
         num_thresholds: int = 200,

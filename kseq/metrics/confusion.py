@@ -175,6 +175,7 @@ class FalseNegatives(_ConditionCount):
 
 class _PrecisionRecallBase(ConfusionCounts):
     _second = "fp"
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(
         self,
@@ -236,6 +237,8 @@ class Recall(_PrecisionRecallBase):
         0.6667
     """
 
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     _second = "fn"
 
 
@@ -245,6 +248,8 @@ class _AtConstraint(ConfusionCounts):
     Subclasses name the constraint (``_arg``, also their first constructor argument) and say which
     rate is constrained and which is maximised (``_rates``).
     """
+
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     _arg = "value"
 

@@ -64,6 +64,8 @@ class PearsonCorrelation(MeanMetricWrapper):
         -1.0
     """
 
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(
         self, name: str = "pearson_correlation", dtype: Any = None, axis: int = -1
     ) -> None:
@@ -81,6 +83,8 @@ class ConcordanceCorrelation(MeanMetricWrapper):
         ...                                      torch.tensor([[1.0, 2.0, 3.0]]))), 4)
         1.0
     """
+
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(
         self, name: str = "concordance_correlation", dtype: Any = None, axis: int = -1

@@ -44,6 +44,8 @@ class FBetaScore(Metric):
         [1.0, 0.0, 0.0]
     """
 
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(
         self,
         average: str | None = None,

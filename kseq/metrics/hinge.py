@@ -24,6 +24,8 @@ class Hinge(MeanMetricWrapper):
         0.375
     """
 
+    _direction = "down"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(self, name: str = "hinge", dtype: Any = None) -> None:
         super().__init__(hinge, name=name, dtype=dtype)
 
@@ -37,6 +39,8 @@ class SquaredHinge(MeanMetricWrapper):
         0.125
     """
 
+    _direction = "down"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(self, name: str = "squared_hinge", dtype: Any = None) -> None:
         super().__init__(squared_hinge, name=name, dtype=dtype)
 
@@ -49,6 +53,8 @@ class CategoricalHinge(MeanMetricWrapper):
         >>> round(float(CategoricalHinge()(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.3, 0.6]]))), 4)
         0.7
     """
+
+    _direction = "down"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(self, name: str = "categorical_hinge", dtype: Any = None) -> None:
         super().__init__(categorical_hinge, name=name, dtype=dtype)

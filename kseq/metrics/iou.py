@@ -30,6 +30,8 @@ from kseq.metrics.metric import DeviceConstant, Metric
 class _IoUBase(Metric):
     """The accumulated confusion matrix shared by the IoU metrics."""
 
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(
         self,
         num_classes: int,

@@ -390,6 +390,9 @@ class MeanMetricWrapper(Mean):
         super().__init__(name=name or auto_name(type(self).__name__), dtype=dtype)
         self._fn = fn
         self._fn_kwargs = kwargs
+        if getattr(fn, "__module__", "").startswith("kseq.losses"):
+            # A loss wrapped as a metric is minimized (Keras's rule for mode="auto" callbacks).
+            self._direction = "down"
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         y_pred = torch.as_tensor(y_pred, device=self.total.device)

@@ -64,6 +64,8 @@ class BinaryCrossentropy(MeanMetricWrapper):
         0.6931
     """
 
+    _direction = "down"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(
         self,
         name: str = "binary_crossentropy",
@@ -97,6 +99,8 @@ class CategoricalCrossentropy(MeanMetricWrapper):
         >>> round(float(CategoricalCrossentropy()(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.5, 0.5]]))), 4)
         0.6931
     """
+
+    _direction = "down"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(
         self,
@@ -139,6 +143,8 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
         >>> round(float(SparseCategoricalCrossentropy()(torch.tensor([1]), torch.tensor([[0.5, 0.5]]))), 4)
         0.6931
     """
+
+    _direction = "down"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(
         self,

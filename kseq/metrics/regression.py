@@ -53,6 +53,8 @@ class MeanSquaredError(MeanMetricWrapper):
         0.5
     """
 
+    _direction = "down"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(self, name: str = "mean_squared_error", dtype: Any = None) -> None:
         super().__init__(mean_squared_error, name=name, dtype=dtype)
 
@@ -64,6 +66,8 @@ class MeanAbsoluteError(MeanMetricWrapper):
         >>> float(MeanAbsoluteError()(torch.tensor([[0.0, 1.0]]), torch.tensor([[2.0, 1.0]])))
         1.0
     """
+
+    _direction = "down"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(self, name: str = "mean_absolute_error", dtype: Any = None) -> None:
         super().__init__(mean_absolute_error, name=name, dtype=dtype)
@@ -77,6 +81,8 @@ class MeanAbsolutePercentageError(MeanMetricWrapper):
         37.5
     """
 
+    _direction = "down"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(self, name: str = "mean_absolute_percentage_error", dtype: Any = None) -> None:
         super().__init__(mean_absolute_percentage_error, name=name, dtype=dtype)
 
@@ -88,6 +94,8 @@ class MeanSquaredLogarithmicError(MeanMetricWrapper):
         >>> round(float(MeanSquaredLogarithmicError()(torch.tensor([[0.0]]), torch.tensor([[1.0]]))), 4)
         0.4805
     """
+
+    _direction = "down"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(self, name: str = "mean_squared_logarithmic_error", dtype: Any = None) -> None:
         super().__init__(mean_squared_logarithmic_error, name=name, dtype=dtype)
@@ -101,6 +109,8 @@ class RootMeanSquaredError(Mean):
         >>> round(float(m(torch.tensor([[0.0, 1.0], [0.0, 0.0]]), torch.tensor([[1.0, 1.0], [1.0, 0.0]]))), 4)
         0.7071
     """
+
+    _direction = "down"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(self, name: str = "root_mean_squared_error", dtype: Any = None) -> None:
         super().__init__(name=name, dtype=dtype)
@@ -124,6 +134,8 @@ class CosineSimilarity(MeanMetricWrapper):
         0.5
     """
 
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
+
     def __init__(self, name: str = "cosine_similarity", dtype: Any = None, axis: int = -1) -> None:
         super().__init__(cosine_similarity, name=name, dtype=dtype, axis=axis)
 
@@ -139,6 +151,8 @@ class LogCoshError(MeanMetricWrapper):
         >>> round(float(LogCoshError()(torch.tensor([[0.0]]), torch.tensor([[1.0]]))), 4)
         0.4338
     """
+
+    _direction = "down"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(self, name: str = "logcosh", dtype: Any = None) -> None:
         super().__init__(log_cosh, name=name, dtype=dtype)
@@ -165,6 +179,8 @@ class R2Score(Metric):
         >>> round(float(m.result()), 4)
         0.5714
     """
+
+    _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(
         self,

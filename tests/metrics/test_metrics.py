@@ -31,7 +31,7 @@ def test_get_accepts_exactly_the_strings_keras_accepts(keras) -> None:
 
 
 def test_unknown_name_suggests_the_closest() -> None:
-    with pytest.raises(ValueError, match="Did you mean 'f1_score'"):
+    with pytest.raises(ValueError, match="Did you mean 'F1Score'"):
         metrics.get("f1score")
 
 
@@ -251,3 +251,20 @@ def test_nan_predictions_count_as_negative_at_every_threshold() -> None:
     for metric in (metrics.AUC(num_thresholds=5), metrics.Recall(thresholds=[0.1, 0.5])):
         metric.update_state(y_true, y_pred)  # no out-of-range histogram index
         assert float(metric.false_negatives[1]) == 1.0
+
+
+def test_metrics_declare_their_direction_for_auto_mode_callbacks() -> None:
+    import numpy as np
+
+    import kseq
+
+    assert kseq.metrics.get("auc")._direction == "up"
+    assert kseq.metrics.get("mae")._direction == "down"
+    assert kseq.metrics.MeanMetricWrapper(kseq.losses.mean_squared_error)._direction == "down"
+    # EarlyStopping(monitor="val_accuracy") in the default mode maximizes, as in Keras.
+    model = kseq.Sequential([kseq.Input(shape=(2,)), kseq.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    stop = kseq.callbacks.EarlyStopping(monitor="val_accuracy", patience=1)
+    x, y = np.zeros((8, 2)), np.zeros(8)
+    model.fit(x, y, epochs=2, validation_data=(x, y), callbacks=[stop], verbose=0)
+    assert stop.monitor_op(1.0, 0.0)
