@@ -8,6 +8,8 @@ nothing; the target is >= 0.95).
 * ``conv2d``: a 3-layer Conv2D stack (ReLU, "same" padding) on channels_last ``(N, H, W, C)``
   input, against ``nn.Conv2d``/``nn.ReLU`` modules on the NCHW tensor in ``torch.channels_last``
   memory format (what a careful torch user writes for a fast CPU/GPU conv net).
+* ``lstm``: ``LSTM(64, return_sequences=True)`` on ``(batch, 50, 32)`` sequences, against
+  ``nn.LSTM(batch_first=True)`` called directly (both one fused kernel call).
 
 Add a benchmark by writing a ``bench_<name>(args) -> Result`` function and listing it in
 ``BENCHMARKS``.
@@ -118,7 +120,42 @@ def bench_conv2d(args: argparse.Namespace) -> Result:
     return Result("conv2d", times["torch"], times["kseq"])
 
 
-BENCHMARKS: dict[str, Callable[[argparse.Namespace], Result]] = {"conv2d": bench_conv2d}
+class _LSTMSequence(nn.Module):
+    """``nn.LSTM`` returning only its output sequence, as a careful torch user calls it."""
+
+    def __init__(self, lstm: nn.LSTM) -> None:
+        super().__init__()
+        self.lstm = lstm
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lstm(x)[0]
+
+
+def bench_lstm(args: argparse.Namespace) -> Result:
+    """kseq LSTM(return_sequences=True) in a Sequential vs nn.LSTM(batch_first=True) called directly."""
+    steps, features, units = args.seq_len, 32, 64
+    kseq.utils.set_random_seed(0)
+    model = kseq.Sequential(
+        [kseq.Input((steps, features)), layers.LSTM(units, return_sequences=True)]
+    ).to(args.device)
+    lstm = nn.LSTM(features, units, batch_first=True).to(args.device)
+    with torch.no_grad():  # same weights (Keras's single bias = bias_ih; bias_hh = 0)
+        for name, tensor in lstm.named_parameters():
+            tensor.copy_(getattr(model.layers[0].lstm, name))
+    baseline = _LSTMSequence(lstm)
+    x = torch.randn(args.batch_size, steps, features, device=args.device)
+    torch.testing.assert_close(model(x), baseline(x))
+    times = time_interleaved(
+        {"torch": forward_backward(baseline, x), "kseq": forward_backward(model, x)},
+        args.repeats, args.warmup, args.device,
+    )  # fmt: skip
+    return Result("lstm", times["torch"], times["kseq"])
+
+
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], Result]] = {
+    "conv2d": bench_conv2d,
+    "lstm": bench_lstm,
+}
 
 
 def main(argv: list[str] | None = None) -> list[Result]:
@@ -127,6 +164,7 @@ def main(argv: list[str] | None = None) -> list[Result]:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--seq-len", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=25)
     parser.add_argument("--warmup", type=int, default=5)
     args = parser.parse_args(argv)
