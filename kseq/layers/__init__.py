@@ -32,6 +32,7 @@ from kseq.layers.preprocessing import *  # noqa: F403
 from kseq.layers.recurrent import *  # noqa: F403
 from kseq.layers.regularization import *  # noqa: F403
 from kseq.layers.reshaping import *  # noqa: F403
+from kseq.layers.spatial_reshaping import *  # noqa: F403
 from kseq.layers.wrappers import *  # noqa: F403
 from kseq.saving.serialization import deserialize_keras_object, serialize_keras_object
 

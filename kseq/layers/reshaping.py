@@ -1,7 +1,8 @@
-"""Reshaping layers: ``Flatten`` and ``Reshape``.
+"""Reshaping layers that rearrange whole axes: ``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector``.
 
 ``Flatten`` keeps Keras's channels_last element order, so Dense weights after a Flatten port
-between Keras and kseq unchanged.
+between Keras and kseq unchanged. ``Permute`` and ``RepeatVector`` return views (no copy);
+the spatial layers (cropping, padding, upsampling) are in ``spatial_reshaping.py``.
 
 Example:
     >>> import torch
@@ -20,7 +21,7 @@ from torch import Tensor
 from kseq import config
 from kseq.layers.layer import InputSpec, Layer, Shape, format_shape
 
-__all__ = ["Flatten", "Reshape"]
+__all__ = ["Flatten", "Reshape", "Permute", "RepeatVector"]
 
 
 class Flatten(Layer):
@@ -111,3 +112,74 @@ class Reshape(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "target_shape": self.target_shape}
+
+
+class Permute(Layer):
+    """Permute the non-batch axes: ``dims`` is 1-indexed, e.g. ``(2, 1)`` swaps the two axes.
+
+    Returns a view (``Tensor.permute``); no data is copied.
+
+    Args:
+        dims: A permutation of ``1..rank-1`` (the batch axis stays first).
+
+    Input shape: rank ``len(dims) + 1``. Output shape: the input's axes reordered by ``dims``.
+
+    Example:
+        >>> Permute((2, 1)).compute_output_shape((None, 10, 64))
+        (None, 64, 10)
+    """
+
+    def __init__(self, dims: Sequence[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dims = tuple(dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(
+                "Invalid permutation argument `dims` for Permute Layer. The set of indices in `dims` "
+                f"must be consecutive and start from 1. Received dims={dims}"
+            )
+        self.input_spec = InputSpec(ndim=len(self.dims) + 1)
+        self._mark_built()
+
+    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+        return inputs.permute(0, *self.dims)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (input_shape[0], *(input_shape[d] for d in self.dims))
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "dims": self.dims}
+
+
+class RepeatVector(Layer):
+    """Repeat a ``(batch, features)`` input ``n`` times: ``(batch, n, features)``.
+
+    Returns a broadcast view (``expand``: stride 0 along the new axis), as cheap as the input;
+    layers that read it (``Dense``, ``LSTM``...) see ``n`` equal timesteps.
+
+    Args:
+        n: Number of repetitions (a positive int).
+
+    Example:
+        >>> import torch
+        >>> RepeatVector(3)(torch.tensor([[1.0, 2.0]])).tolist()
+        [[[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]]]
+    """
+
+    def __init__(self, n: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise TypeError(f"Expected an integer value for `n`, got {type(n)}.")
+        if n <= 0:
+            raise ValueError(f"Argument `n` should be a positive integer. Received: n={n}")
+        self.n = n
+        self.input_spec = InputSpec(ndim=2)
+        self._mark_built()
+
+    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+        return inputs.unsqueeze(1).expand(-1, self.n, -1)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "n": self.n}
