@@ -54,6 +54,8 @@ class Embedding(Layer):
         torch.Size([1, 3, 8])
     """
 
+    integer_inputs = True  # Sequential does not cast its integer ids to float
+
     def __init__(
         self,
         input_dim: int,

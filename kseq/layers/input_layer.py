@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
+
 from kseq import config
 from kseq.layers.layer import Layer, Shape, standardize_shape
 
@@ -101,6 +103,7 @@ class InputLayer(Layer):
             str(dtype).removeprefix("torch.") if dtype is not None else config.floatx()
         )
         self.optional = optional
+        self._torch_dtype: torch.dtype = getattr(torch, self.input_dtype)
         self._mark_built()
         self._build_output_shape = self.batch_shape
         self.output = KerasTensor(self.batch_shape, self.input_dtype, self)

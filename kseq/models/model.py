@@ -57,6 +57,8 @@ class Model(Layer):
         super().__init__(**kwargs)
         self._trainer: Trainer | None = None
         self.stop_training = False
+        self.stop_evaluating = False
+        self.stop_predicting = False
         self.history: Any = None
         self._placement: torch.device | None = None
         self._initial_epoch: int | None = None

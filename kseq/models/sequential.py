@@ -316,18 +316,24 @@ class Sequential(Model):
         return x
 
     def _standardize_input(self, inputs: Any) -> Tensor:
+        """Cast inputs to the model's input dtype, as Keras does (float64 or int arrays into a float
+        model become float32); integer ids stay integers for a first layer that takes them."""
         x = inputs if isinstance(inputs, Tensor) else torch.as_tensor(inputs)
         input_layer = self._input_layer
-        if x.is_floating_point() and input_layer is not None:
-            dtype = getattr(torch, input_layer.input_dtype, None)
-            if (
-                isinstance(dtype, torch.dtype)
-                and dtype.is_floating_point
-                and x.dtype != dtype
-                and not torch.is_autocast_enabled()
-            ):
-                x = x.to(dtype)
+        if (
+            input_layer is None
+            or x.dtype == input_layer._torch_dtype
+            or torch.is_autocast_enabled()
+        ):
+            return x
+        target = input_layer._torch_dtype
+        if target.is_floating_point and (x.is_floating_point() or not self._first_takes_integers()):
+            return x.to(target)
         return x
+
+    def _first_takes_integers(self) -> bool:
+        first = next(iter(self._modules.values()), None)
+        return bool(getattr(first, "integer_inputs", False))
 
     def _forward_masked(self, x: Tensor, mask: Tensor | None) -> Tensor:
         for layer in self._stack:

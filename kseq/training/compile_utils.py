@@ -135,12 +135,17 @@ def get_compile_loss(
 
 
 def check_target_shape(
-    loss: Any, y_shape: tuple[int, ...], out_shape: tuple[int | None, ...]
+    loss: Any,
+    y_shape: tuple[int, ...],
+    out_shape: tuple[int | None, ...],
+    batch_sizes: tuple[int, ...] = (),
 ) -> None:
     """Fail before training when targets cannot match the model's output for this loss.
 
-    Catches what torch would otherwise broadcast silently (``(N,)`` vs ``(N, 3)``) or report from
-    deep inside a kernel, with a message naming both shapes and the likely fix.
+    Crossentropies need equal shapes (up to a trailing axis of size 1, Keras's rank rule). The
+    element-wise regression losses, like Keras, also accept targets that *broadcast to* the output
+    for the batch sizes ``fit`` will use — but not targets that would broadcast the output up
+    (``(N, 3)`` targets against a ``(N, 1)`` output), which silently trains on the wrong thing.
 
     Example:
         >>> check_target_shape(_losses.BinaryCrossentropy(), (32, 3), (32, 1))
@@ -160,15 +165,9 @@ def check_target_shape(
                 f"(or {(None, *expected, 1)}). For one-hot targets use 'categorical_crossentropy'."
             )
         return
-    if not isinstance(
-        loss,
-        (
-            _losses.BinaryCrossentropy,
-            _losses.CategoricalCrossentropy,
-            _losses.MeanSquaredError,
-            _losses.MeanAbsoluteError,
-        ),
-    ):
+    exact = isinstance(loss, (_losses.BinaryCrossentropy, _losses.CategoricalCrossentropy))
+    elementwise = isinstance(loss, (_losses.MeanSquaredError, _losses.MeanAbsoluteError))
+    if not (exact or elementwise):
         return  # custom losses decide for themselves
     t_rank, p_rank = len(y_shape), len(out)
     t, p = list(y_shape[1:]), list(out[1:])
@@ -176,18 +175,33 @@ def check_target_shape(
         t = t[:-1]
     elif p_rank == t_rank + 1 and p and p[-1] == 1:
         p = p[:-1]
-    if t != p:
-        hint = ""
-        if (
-            isinstance(loss, _losses.CategoricalCrossentropy) and len(y_shape) == len(out) - 1
-        ) or y_shape[1:] == (1,):
-            hint = " For integer class labels use 'sparse_categorical_crossentropy'."
-        elif out[-1] == 1 and len(y_shape) == 2 and y_shape[-1] > 1:
-            hint = (
-                " The model has 1 output unit; did you mean Dense(%d) with 'categorical_crossentropy'?"
-                % y_shape[-1]
-            )
-        raise ValueError(
-            f"Targets of shape {y_shape} do not match the model's output shape {out} for loss {name}: "
-            f"the shapes must be equal (a trailing axis of size 1 may be added or dropped).{hint}"
+    if t == p or (elementwise and _broadcasts_to(t, p, batch_sizes or (y_shape[0],))):
+        return
+    hint = ""
+    if (
+        isinstance(loss, _losses.CategoricalCrossentropy) and len(y_shape) == len(out) - 1
+    ) or y_shape[1:] == (1,):
+        hint = " For integer class labels use 'sparse_categorical_crossentropy'."
+    elif out[-1] == 1 and len(y_shape) == 2 and y_shape[-1] > 1:
+        hint = (
+            " The model has 1 output unit; did you mean Dense(%d) with 'categorical_crossentropy'?"
+            % y_shape[-1]
         )
+    raise ValueError(
+        f"Targets of shape {y_shape} do not match the model's output shape {out} for loss {name}: "
+        f"the shapes must be equal (a trailing axis of size 1 may be added or dropped).{hint}"
+    )
+
+
+def _broadcasts_to(target: list[Any], output: list[Any], batch_sizes: tuple[int, ...]) -> bool:
+    """Whether ``(B, *target)`` broadcasts to ``(B, *output)`` for every batch size ``B``."""
+    import torch
+
+    for batch in batch_sizes:
+        full_output = (batch, *(1 if d is None else d for d in output))
+        try:
+            if torch.broadcast_shapes((batch, *target), full_output) != full_output:
+                return False
+        except RuntimeError:
+            return False
+    return True

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -292,6 +293,27 @@ class StreamData:
         self.device = device
         self.y_float = y_float
         self._iterator: Iterator[Any] | None = None
+        self._pending: list[Any] = []  # an item peeked from a one-shot iterator, yielded first
+
+    def peek(self) -> Batch:
+        """The first batch, without losing it: ``fit`` builds the model from its shapes."""
+        data = self.data
+        if _is_map_style(data):
+            if len(data) == 0:
+                raise ValueError("The dataset passed to fit()/evaluate()/predict() is empty.")
+            return self._unpack(data[0])
+        if hasattr(data, "__next__"):  # a generator: what we take must be given back
+            if not self._pending:
+                try:
+                    self._pending.append(next(data))
+                except StopIteration as exc:
+                    raise ValueError(
+                        "The generator passed to fit()/evaluate()/predict() is exhausted."
+                    ) from exc
+            return self._unpack(self._pending[0])
+        for item in data:  # re-iterable (a DataLoader, a list): a fresh iterator each epoch anyway
+            return self._unpack(item)
+        raise ValueError("The dataset passed to fit()/evaluate()/predict() is empty.")
 
     def steps(self) -> int | None:
         """Batches per epoch, when the source has a length."""
@@ -319,14 +341,13 @@ class StreamData:
 
     def _source(self) -> Iterable[Any]:
         data = self.data
-        if (
-            hasattr(data, "__getitem__")
-            and hasattr(data, "__len__")
-            and not isinstance(data, (list, tuple))
-        ):
+        if _is_map_style(data):
             if hasattr(data, "on_epoch_begin"):
                 data.on_epoch_begin()
             return (data[i] for i in range(len(data)))
+        if self._pending:
+            pending, self._pending = self._pending, []
+            return itertools.chain(pending, data)
         return data
 
     def batches(self, steps: int | None = None) -> Iterator[Batch]:
@@ -351,3 +372,11 @@ class StreamData:
     def _end_epoch(self) -> None:
         if hasattr(self.data, "on_epoch_end"):
             self.data.on_epoch_end()
+
+
+def _is_map_style(data: Any) -> bool:
+    """A Dataset / PyDataset indexed by batch number (not a list of batches, not a DataLoader)."""
+    return (
+        hasattr(data, "__getitem__") and hasattr(data, "__len__")
+        and not isinstance(data, (list, tuple)) and not hasattr(data, "__next__")
+    )  # fmt: skip

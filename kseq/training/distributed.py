@@ -136,7 +136,8 @@ def all_reduce_metrics(metrics: list[Any]) -> None:
     if not is_distributed():
         return
     for metric in metrics:
-        buffers = [b for b in metric.buffers() if b.is_floating_point() or not b.is_complex()]
+        state = getattr(metric, "variables", None)
+        buffers = list(state) if state is not None else list(metric.buffers())
         if buffers:
             flat = torch.cat([b.reshape(-1).to(torch.float64) for b in buffers])
             dist.all_reduce(flat)

@@ -101,7 +101,9 @@ class Trainer:
             return "sparse" in self.loss.lower()
         return False
 
-    def prepare(self, x_sample: Any, y_sample: Any, training: bool) -> None:
+    def prepare(
+        self, x_sample: Any, y_sample: Any, training: bool, batch_size: int | None = None
+    ) -> None:
         """Build, place and resolve everything for data shaped like ``x_sample``/``y_sample``."""
         model = self.model
         device = self.device()
@@ -120,18 +122,24 @@ class Trainer:
         if self.steps is None or (
             y_sample is not None and self.loss_fn is None and self.loss is not None
         ):
-            self._resolve(x_shape, None if y_sample is None else tuple(y_sample.shape))
+            self._resolve(x_shape, None if y_sample is None else tuple(y_sample.shape), batch_size)
         if training and self.optimizer is not None and not self.optimizer.built:
             self._build_optimizer()
 
-    def _resolve(self, x_shape: Any, y_shape: tuple[int, ...] | None) -> None:
+    def _resolve(
+        self, x_shape: Any, y_shape: tuple[int, ...] | None, batch_size: int | None = None
+    ) -> None:
         out_shape = self.model.compute_output_shape(_with_none_batch(x_shape))
         if isinstance(out_shape, list):
             raise NotImplementedError("kseq's compile()/fit() supports single-output models.")
         out_shape = (y_shape[0] if y_shape else 1, *out_shape[1:])
         if y_shape is not None and self.loss is not None:
             self.loss_fn = compile_utils.get_compile_loss(self.loss, y_shape, out_shape)
-            compile_utils.check_target_shape(self.loss_fn, y_shape, out_shape)
+            n = y_shape[0]
+            sizes = (
+                (min(batch_size, n), n % batch_size or min(batch_size, n)) if batch_size else (n,)
+            )
+            compile_utils.check_target_shape(self.loss_fn, y_shape, out_shape, sizes)
         if y_shape is not None:
             self.compiled_metrics = [
                 compile_utils.get_compile_metric(m, y_shape, out_shape) for m in self._metric_specs
@@ -264,7 +272,7 @@ class Trainer:
         if validation_data is not None:
             val = self._validation_adapter(validation_data)
         sample_x, sample_y = self._peek(train)
-        self.prepare(sample_x, sample_y, training=True)
+        self.prepare(sample_x, sample_y, training=True, batch_size=batch_size)
         if val is not None:
             self._check_same_features(val)
         steps = steps_per_epoch or (
@@ -303,7 +311,8 @@ class Trainer:
                 model.train()
                 cbs.on_epoch_begin(epoch)
                 for step, (xb, yb, swb) in enumerate(epoch_iter.epoch()):
-                    if batch_hooks:
+                    # With steps_per_execution=N, Keras calls the batch hooks once per N steps.
+                    if batch_hooks and step % spe == 0:
                         cbs.on_train_batch_begin(step)
                     train_step(xb, yb, swb)
                     if batch_hooks and ((step + 1) % spe == 0 or step + 1 == steps):
@@ -346,24 +355,8 @@ class Trainer:
     def _peek(self, data: ArrayData | StreamData) -> tuple[Any, Any]:
         if isinstance(data, ArrayData):
             return data.x, data.y
-        first = (
-            next(iter(data.batches(steps=None)), None)
-            if not hasattr(data.data, "__next__")
-            else None
-        )
-        if first is None:
-            first = self._peek_iterator(data)
-        return first[0], first[1]
-
-    @staticmethod
-    def _peek_iterator(data: StreamData) -> Any:
-        iterator = iter(data._source())
-        try:
-            item = next(iterator)
-        except StopIteration as exc:
-            raise ValueError("The dataset passed to fit()/evaluate() is empty.") from exc
-        data._iterator = _chain_first(item, iterator)
-        return data._unpack(item)
+        x, y, _ = data.peek()
+        return x, y
 
     def _check_same_features(self, data: ArrayData | StreamData) -> None:
         if isinstance(data, ArrayData):
@@ -387,7 +380,7 @@ class Trainer:
         verbose = _check_verbose(verbose)
         data = self._adapter(x, y, sample_weight, None, batch_size, "evaluate")
         sample_x, sample_y = self._peek(data)
-        self.prepare(sample_x, sample_y, training=False)
+        self.prepare(sample_x, sample_y, training=False, batch_size=batch_size)
         n_steps = steps or (data.steps(batch_size) if isinstance(data, ArrayData) else data.steps())
         cbs = CallbackList(
             callbacks,
@@ -408,6 +401,7 @@ class Trainer:
         was_training = model.training
         model.eval()
         self.reset_metrics()
+        model.stop_evaluating = False
         cbs.on_test_begin()
         batch_hooks = cbs.has_batch_hooks("test")
         test_step = self.steps.test_step
@@ -418,6 +412,8 @@ class Trainer:
                 test_step(xb, yb, swb)
                 if batch_hooks:
                     cbs.on_test_batch_end(step, logs_fn=self.logs)
+                if model.stop_evaluating:
+                    break
         distributed.all_reduce_metrics(self.metrics)
         logs = self.logs()
         cbs.on_test_end(logs)
@@ -458,6 +454,7 @@ class Trainer:
         model = self.model
         was_training = model.training
         model.eval()
+        model.stop_predicting = False
         cbs.on_predict_begin()
         batch_hooks = cbs.has_batch_hooks("predict")
         with torch.inference_mode():
@@ -468,6 +465,8 @@ class Trainer:
                 outputs.append(out)
                 if batch_hooks:
                     cbs.on_predict_batch_end(step, logs={"outputs": out})
+                if model.stop_predicting:
+                    break
         cbs.on_predict_end()
         model.train(was_training)
         if not outputs:
@@ -558,11 +557,6 @@ def _batches(
         return data.batches(steps=steps)
     it = data.batches(batch_size, shuffle=False, shard=shard)
     return it if steps is None else (b for _, b in zip(range(steps), it, strict=False))
-
-
-def _chain_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    yield first
-    yield from rest
 
 
 def _move_history_before_progbar(cbs: CallbackList, history: History) -> None:

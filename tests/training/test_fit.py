@@ -317,14 +317,18 @@ def test_batch_callbacks_get_python_floats() -> None:
 def test_steps_per_execution_spaces_batch_callbacks() -> None:
     x, y = binary_data(64)
     calls: list[int] = []
+    begins: list[int] = []
 
     class Count(kseq.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            begins.append(batch)
+
         def on_train_batch_end(self, batch, logs=None):
             calls.append(batch)
 
     model = classifier(steps_per_execution=4)
     model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[Count()])
-    assert calls == [3, 7, 11, 15]
+    assert calls == [3, 7, 11, 15] and begins == [0, 4, 8, 12]
 
 
 def test_jit_compile_trains_like_eager() -> None:
@@ -374,3 +378,52 @@ def test_regularization_losses_join_the_training_loss() -> None:
     assert model.evaluate(x, y, verbose=0, batch_size=32) == pytest.approx(
         plain + penalty, rel=1e-5
     )
+
+
+def test_keras_doc_example_with_integer_inputs_and_broadcast_targets() -> None:
+    # keras.callbacks.EarlyStopping's docstring example, unchanged.
+    callback = kseq.callbacks.EarlyStopping(monitor="loss", patience=3)
+    model = kseq.models.Sequential([kseq.layers.Dense(10)])
+    model.compile(kseq.optimizers.SGD(), loss="mse")
+    history = model.fit(
+        np.arange(100).reshape(5, 20),
+        np.zeros(5),
+        epochs=10,
+        batch_size=1,
+        callbacks=[callback],
+        verbose=0,
+    )
+    assert len(history.history["loss"]) == 4  # Only 4 epochs are run.
+
+
+def test_generators_lose_no_batch() -> None:
+    seen: list[int] = []
+
+    class Record(kseq.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(batch)
+
+    def batches():
+        for _ in range(5):
+            yield np.ones((2, 6), "float32"), np.ones(2, "float32")
+
+    classifier().fit(batches(), epochs=1, verbose=0, callbacks=[Record()])
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_stop_evaluating_and_predicting() -> None:
+    x, y = binary_data(64)
+    model = classifier()
+    calls: list[int] = []
+
+    class StopEarly(kseq.callbacks.Callback):
+        def on_test_batch_end(self, batch, logs=None):
+            calls.append(batch)
+            self.model.stop_evaluating = True
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.model.stop_predicting = True
+
+    model.evaluate(x, y, batch_size=8, verbose=0, callbacks=[StopEarly()])
+    assert calls == [0]
+    assert model.predict(x, batch_size=8, verbose=0, callbacks=[StopEarly()]).shape == (8, 1)
