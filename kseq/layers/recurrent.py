@@ -29,6 +29,49 @@ _RELU = (activations.relu, torch.relu, F.relu)
 _USE_CUDNN = ("auto", True, False)
 
 
+def lstm_initial_bias(initializer: Any, units: int, unit_forget_bias: bool) -> Tensor:
+    """Keras's LSTM bias ``(4 * units,)``: with ``unit_forget_bias`` the forget block is ones.
+
+    Example:
+        >>> from kseq import initializers
+        >>> lstm_initial_bias(initializers.get("zeros"), 1, True).tolist()
+        [0.0, 1.0, 0.0, 0.0]
+    """
+    if not unit_forget_bias:
+        return initializer((4 * units,))
+    return torch.cat([initializer((units,)), torch.ones(units), initializer((2 * units,))])
+
+
+def lstm_cell(
+    layer: BaseRNN, x_proj: Tensor, states: list[Tensor], rec_masks: Tensor | None
+) -> list[Tensor]:
+    """One LSTM step (gates i, f, c, o on the last axis) for the per-timestep fallback.
+
+    Example:
+        >>> layer = LSTM(2); layer.build((None, 1, 3))
+        >>> h, c = lstm_cell(layer, torch.zeros(1, 8), [torch.zeros(1, 2)] * 2, None)
+        >>> h.tolist(), c.tolist()
+        ([[0.0, 0.0]], [[0.0, 0.0]])
+    """
+    h, c = states
+    i, f, g, o = (x_proj + layer._recurrent_projection(h, rec_masks)).chunk(4, dim=-1)
+    gate = layer.recurrent_activation
+    c = gate(f) * c + gate(i) * layer.activation(g)
+    return [gate(o) * layer.activation(c), c]
+
+
+def with_unit_forget_bias(config: dict[str, Any], value: bool) -> dict[str, Any]:
+    """``config`` with ``unit_forget_bias`` after ``bias_initializer`` (Keras's key order).
+
+    Example:
+        >>> list(with_unit_forget_bias({"bias_initializer": None, "dropout": 0.0}, True))
+        ['bias_initializer', 'unit_forget_bias', 'dropout']
+    """
+    items = list(config.items())
+    at = [key for key, _ in items].index("bias_initializer") + 1
+    return dict([*items[:at], ("unit_forget_bias", value), *items[at:]])
+
+
 class _CudnnOption(BaseRNN):
     """``use_cudnn`` handling shared by LSTM and GRU (Keras's argument and messages)."""
 
@@ -241,11 +284,7 @@ class LSTM(_CudnnOption):
         return self.activation in _TANH and self.recurrent_activation in _SIGMOID
 
     def _initial_bias(self) -> Tensor:
-        if not self.unit_forget_bias:
-            return super()._initial_bias()
-        u = self.units
-        init = self.bias_initializer
-        return torch.cat([init((u,)), torch.ones(u), init((2 * u,))])
+        return lstm_initial_bias(self.bias_initializer, self.units, self.unit_forget_bias)
 
     def _hx(self, states: list[Tensor] | None) -> Any:
         if states is None:
@@ -256,16 +295,10 @@ class LSTM(_CudnnOption):
         return [hn[0][0], hn[1][0]]
 
     def _cell(self, x_proj: Tensor, states: list[Tensor], rec_masks: Tensor | None) -> list[Tensor]:
-        h, c = states
-        i, f, g, o = (x_proj + self._recurrent_projection(h, rec_masks)).chunk(4, dim=-1)
-        gate = self.recurrent_activation
-        c = gate(f) * c + gate(i) * self.activation(g)
-        return [gate(o) * self.activation(c), c]
+        return lstm_cell(self, x_proj, states, rec_masks)
 
     def _cell_config(self) -> dict[str, Any]:
-        items = list(super()._cell_config().items())
-        at = [key for key, _ in items].index("bias_initializer") + 1
-        return dict([*items[:at], ("unit_forget_bias", self.unit_forget_bias), *items[at:]])
+        return with_unit_forget_bias(super()._cell_config(), self.unit_forget_bias)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "seed": self.seed}

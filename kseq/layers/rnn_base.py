@@ -149,6 +149,17 @@ class BaseRNN(Layer):
         """Sizes of the recurrent states (``[units]``; ``[units, units]`` for LSTM's h and c)."""
         return [self.units]
 
+    def _state_shape(self) -> tuple[int, ...]:
+        """Per-sample shape of each state and output step (``(units,)``; ConvLSTM: an image)."""
+        return (self.units,)
+
+    def _weight_dtype(self) -> torch.dtype:
+        return self.module.weight_ih_l0.dtype
+
+    def _dropout_per_gate(self) -> bool:
+        """Keras's ``implementation=1``: one dropout mask per gate (when recurrent dropout is on)."""
+        return 0.0 < self.recurrent_dropout < 1.0 and self._gates > 1
+
     # ------------------------------------------------------------------ build
     @property
     def module(self) -> nn.RNNBase:
@@ -249,7 +260,7 @@ class BaseRNN(Layer):
             return [t.detach().cpu().numpy().copy() for t in tensors]  # type: ignore[union-attr]
 
     def _set_own_weights(self, arrays: list[np.ndarray]) -> None:
-        dtype = self.module.weight_ih_l0.dtype
+        dtype = self._weight_dtype()
         tensors = [torch.as_tensor(a, dtype=dtype) for a in arrays]
         self._load_keras(tensors[0], tensors[1], tensors[2] if self.use_bias else None)
 
@@ -263,10 +274,9 @@ class BaseRNN(Layer):
 
     def _create_states(self, batch_size: int, device: torch.device, dtype: torch.dtype) -> None:
         self._state_names = [f"state_{i}" for i in range(len(self.state_size))]
-        for name, size in zip(self._state_names, self.state_size, strict=True):
-            self.register_buffer(
-                name, torch.zeros(batch_size, size, device=device, dtype=dtype), persistent=False
-            )
+        for name in self._state_names:
+            state = torch.zeros(batch_size, *self._state_shape(), device=device, dtype=dtype)
+            self.register_buffer(name, state, persistent=False)
 
     def reset_states(self) -> None:
         """Zero the carried states of a ``stateful`` layer (Keras's ``reset_states``).
@@ -292,7 +302,7 @@ class BaseRNN(Layer):
             if len(states) != len(self.state_size):
                 raise ValueError(
                     f"Layer '{self.name}' ({type(self).__name__}) expects {len(self.state_size)} initial "
-                    f"state tensor(s) of shape (batch, {self.units}), but received {len(states)}."
+                    f"state tensor(s) of shape {(None, *self._state_shape())}, but received {len(states)}."
                 )
             return [torch.as_tensor(s, dtype=x.dtype, device=x.device) for s in states]
         if not self.stateful:
@@ -319,7 +329,7 @@ class BaseRNN(Layer):
     ) -> Tensor | tuple[Tensor, ...]:
         training = self.training if training is None else bool(training)
         x = inputs
-        dtype = self.module.weight_ih_l0.dtype
+        dtype = self._weight_dtype()
         if x.dtype != dtype and not torch.is_autocast_enabled():
             x = x.to(dtype)
         states = self._initial_states(x, initial_state)
@@ -392,20 +402,19 @@ class BaseRNN(Layer):
         self, x: Tensor, states: list[Tensor] | None, mask: Tensor | None, training: bool
     ) -> tuple[Tensor, Tensor, list[Tensor]]:
         """Per-timestep fallback (options without a fused kernel), with Keras's mask semantics."""
-        batch, steps, _ = x.shape
-        per_gate = 0.0 < self.recurrent_dropout < 1.0 and self._gates > 1  # Keras implementation=1
-        gates = self._gates if per_gate else 1
+        batch, steps = x.shape[:2]
+        gates = self._gates if self._dropout_per_gate() else 1
         in_masks = rec_masks = None
         if training and 0.0 < self.dropout < 1.0:
             in_masks = self._dropout_mask(x[:, 0], self.dropout, gates)
         if training and 0.0 < self.recurrent_dropout < 1.0:
             rec_masks = self._dropout_mask(
-                x.new_empty(batch, self.units), self.recurrent_dropout, gates
+                x.new_empty(batch, *self._state_shape()), self.recurrent_dropout, gates
             )
         x_proj = self._input_projection(x, in_masks)
         if states is None:
-            states = [x.new_zeros(batch, size) for size in self.state_size]
-        zeros = x.new_zeros(batch, self.units)
+            states = [x.new_zeros(batch, *self._state_shape()) for _ in self.state_size]
+        zeros = x.new_zeros(batch, *self._state_shape())
         outputs, previous = [], zeros
         for t in range(steps):  # the documented fallback: no fused kernel for these options
             new_states = self._cell(x_proj[:, t], states, rec_masks)
@@ -460,10 +469,12 @@ class BaseRNN(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Any:
         batch = input_shape[0]
         output = (
-            (batch, input_shape[1], self.units) if self.return_sequences else (batch, self.units)
+            (batch, input_shape[1], *self._state_shape())
+            if self.return_sequences
+            else (batch, *self._state_shape())
         )
         if self.return_state:
-            return [output] + [(batch, size) for size in self.state_size]
+            return [output] + [(batch, *self._state_shape()) for _ in self.state_size]
         return output
 
     def compute_mask(self, inputs: Tensor, mask: Tensor | None = None) -> Any:
