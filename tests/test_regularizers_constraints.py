@@ -51,26 +51,19 @@ def _same_config(ours, theirs) -> bool:
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize("name, kwargs", REGULARIZERS)
-def test_regularizer_penalties_and_configs_match_keras(keras, name: str, kwargs: dict) -> None:
-    ours = getattr(regularizers, name)(**kwargs)
-    theirs = getattr(keras.regularizers, name)(**kwargs)
-    expected = keras.ops.convert_to_numpy(theirs(keras.ops.convert_to_tensor(W)))
-    np.testing.assert_allclose(ours(torch.as_tensor(W)).numpy(), expected, rtol=1e-5, atol=1e-7)
-    assert _same_config(ours, theirs)
-    clone = regularizers.deserialize(json.loads(json.dumps(regularizers.serialize(ours))))
-    assert type(clone) is type(ours) and _cfg(clone) == _cfg(ours)
-
-
-@pytest.mark.keras
-@pytest.mark.parametrize("name, kwargs", CONSTRAINTS)
-def test_constraint_projections_and_configs_match_keras(keras, name: str, kwargs: dict) -> None:
-    ours = getattr(constraints, name)(**kwargs)
-    theirs = getattr(keras.constraints, name)(**kwargs)
+@pytest.mark.parametrize(
+    "kind, name, kwargs",
+    [("regularizers", *c) for c in REGULARIZERS] + [("constraints", *c) for c in CONSTRAINTS],
+)
+def test_values_and_configs_match_keras(keras, kind: str, name: str, kwargs: dict) -> None:
+    """A penalty (regularizers) or a projection (constraints) of the same weight, and the config."""
+    namespace = {"regularizers": regularizers, "constraints": constraints}[kind]
+    ours = getattr(namespace, name)(**kwargs)
+    theirs = getattr(getattr(keras, kind), name)(**kwargs)
     expected = keras.ops.convert_to_numpy(theirs(keras.ops.convert_to_tensor(W)))
     np.testing.assert_allclose(ours(torch.as_tensor(W)).numpy(), expected, rtol=1e-5, atol=1e-6)
     assert _same_config(ours, theirs)
-    clone = constraints.deserialize(json.loads(json.dumps(constraints.serialize(ours))))
+    clone = namespace.deserialize(json.loads(json.dumps(namespace.serialize(ours))))
     assert type(clone) is type(ours) and _cfg(clone) == _cfg(ours)
 
 
