@@ -95,7 +95,8 @@ class BackupAndRestore(Callback):
         self._latest = os.path.join(self.backup_dir, LATEST)
         self._previous = os.path.join(self.backup_dir, PREVIOUS)
         self._current_epoch = 0
-        self._batches_since_save = 0
+        self._batches_seen_since_last_saving = 0
+        self._last_batch_seen = 0
         self._epoch_rng: Any = None
         if isinstance(save_freq, int) and not isinstance(save_freq, bool):
             self.on_epoch_begin = self._on_epoch_begin  # type: ignore[method-assign]
@@ -124,7 +125,7 @@ class BackupAndRestore(Callback):
     # ------------------------------------------------------------------- save
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         self._current_epoch = epoch + 1
-        self._batches_since_save = 0
+        self._last_batch_seen = 0
         if self.save_freq == "epoch":
             self._save(epoch + 1, 0, rng=None)
 
@@ -133,9 +134,12 @@ class BackupAndRestore(Callback):
         self._epoch_rng = get_rng_state()
 
     def _on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
-        self._batches_since_save += 1
-        if self._batches_since_save >= self.save_freq:  # type: ignore[operator]
-            self._batches_since_save = 0
+        # Keras's count: batches since the last backup, carried across epochs.
+        added = batch + 1 if batch <= self._last_batch_seen else batch - self._last_batch_seen
+        self._batches_seen_since_last_saving += added
+        self._last_batch_seen = batch
+        if self._batches_seen_since_last_saving >= self.save_freq:  # type: ignore[operator]
+            self._batches_seen_since_last_saving = 0
             self._save(self._current_epoch, batch + 1, rng=self._epoch_rng)
 
     def _wants_batch_logs(self, batch: int) -> bool:

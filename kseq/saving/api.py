@@ -195,8 +195,8 @@ def load_model(
         config.pop("compile_config", None)
     try:
         model = deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=safe_mode)
-    except (KeyError, AttributeError, IndexError) as exc:
-        raise ValueError(f"Invalid model config in {filepath!r}: {exc!r}") from exc
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise ValueError(f"Could not load the model in {filepath!r}: {exc}") from exc
     if not hasattr(model, "get_weights"):
         raise ValueError(f"{filepath!r} does not describe a model: it loads as {model!r}.")
     with archive.weights() as reader:

@@ -27,17 +27,20 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import math
-from collections.abc import Iterable
-from typing import IO, Any
+from collections.abc import Callable, Iterable
+from typing import IO, Any, TypeVar
 
 import numpy as np
 
 from kseq.saving.keras_weights import NUMERIC_KINDS, VarGroup
 
 __all__ = ["H5Reader", "h5_bytes", "require_h5py"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 CHECKSUM_ATTR = "kseq_sha256"
 # A dataset declaring more than this many bytes must store at least 1/_MAX_EXPANSION of them.
@@ -100,6 +103,22 @@ def h5_bytes(groups: list[VarGroup]) -> bytes:
                 items.append((f"{group.path}/vars/{i}", array))
         f.attrs[CHECKSUM_ATTR] = variables_digest(items)
     return buffer.getvalue()
+
+
+def _guarded(method: F) -> F:
+    """Turn any failure of h5py on a damaged file (``OSError``, ``RuntimeError``, ``KeyError``...)
+    into a ``ValueError`` that names the file."""
+
+    @functools.wraps(method)
+    def wrapper(self: H5Reader, *args: Any) -> Any:
+        try:
+            return method(self, *args)
+        except ValueError:
+            raise
+        except Exception as exc:
+            raise self._fail(f"the file is damaged ({type(exc).__name__}: {exc}).") from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 class H5Reader:
@@ -192,11 +211,13 @@ class H5Reader:
             out.append(dataset)
         return out
 
+    @_guarded
     def shapes(self, path: str) -> list[tuple[int, ...]] | None:
         """Shapes of the variables under ``path`` (``None`` if the file has no such group)."""
         datasets = self._datasets(path)
         return None if datasets is None else [tuple(d.shape) for d in datasets]
 
+    @_guarded
     def read(self, path: str, index: int) -> np.ndarray:
         """One variable as a NumPy array, after the safety checks."""
         key = f"{path}/vars/{index}"
@@ -227,6 +248,7 @@ class H5Reader:
         except Exception as exc:  # damaged data chunks surface as OSError/RuntimeError in h5py
             raise self._fail(f"cannot read '{key}' ({exc}).") from exc
 
+    @_guarded
     def paths(self) -> set[str]:
         """Every group path that holds variables (links and non-groups are reported as errors)."""
         found: set[str] = set()
@@ -248,6 +270,7 @@ class H5Reader:
                     stack.append((f"{path}/{key}" if path else key, child))
         return found
 
+    @_guarded
     def verify(self) -> None:
         """Check kseq's checksum (when the file has one) over every variable in the file."""
         try:

@@ -141,7 +141,7 @@ def _child_paths(module: nn.Module, path: str, found: dict[int, str]) -> None:
 
 def _layer_groups(layer: Layer, path: str) -> Iterator[VarGroup]:
     """Groups of ``layer`` and its sublayers, own variables first (``get_weights`` order)."""
-    own = layer._get_own_weights()
+    own = layer._get_own_weights() if layer.built else []
     sub = _own_path(layer, path)
     if sub is not None and own:
         yield VarGroup(path, layer.name, layer)
@@ -299,11 +299,30 @@ def _restore_optimizer(model: Any, reader: VariableReader) -> None:
     saved = reader.shapes("optimizer")
     if optimizer is None or not saved:
         return
-    if not optimizer.built and getattr(model, "built", False) and model._trainer is not None:
-        model._trainer._build_optimizer()  # create the state the file holds (Keras builds it too)
     current = keras_optimizer_arrays(optimizer, model)
+    if (
+        current is not None
+        and len(current) != len(saved)
+        and not optimizer.built
+        and getattr(model, "built", False)
+        and model._trainer is not None
+    ):
+        model._trainer._build_optimizer()  # create the state the file holds (Keras builds it too)
+        current = keras_optimizer_arrays(optimizer, model)
     if current is None:
         return
+    head = 1 + (optimizer.state_dict().get("learning_rate") is not None)
+    fresh = optimizer.built and optimizer.iterations == 0 and len(saved) == head
+    if fresh:
+        # Saved before its first step: its state was the initial state, which a freshly built
+        # optimizer already holds; take the iteration and learning rate only.
+        group = VarGroup("optimizer", optimizer.name, optimizer, current[:head])
+        problem = _check_group(group, saved)
+        if problem is None:
+            set_keras_optimizer_arrays(
+                optimizer, model, [*_read_group(reader, group), *current[head:]]
+            )
+            return
     if len(current) != len(saved):
         warnings.warn(
             f"Skipping variable loading for optimizer '{optimizer.name}', because it has "

@@ -132,6 +132,8 @@ def _plan(optimizer: Any, model: Any) -> tuple[list[Any], dict[str, Any], int] |
         for t, p in zip(tensors[slots * n : (slots + 1) * n], params, strict=True)
     ):
         slots += 1
+    if any(t.dim() != 0 for t in tensors[slots * n :]):
+        return None  # e.g. Adafactor's factored moments: no Keras-layout equivalent
     for key in ("ema", "accumulators"):
         if state[key] and len(state[key]) != n:
             return None
@@ -156,14 +158,16 @@ def keras_optimizer_arrays(optimizer: Any, model: Any) -> list[np.ndarray] | Non
         >>> import kseq
         >>> model = kseq.Sequential([kseq.Input((2,)), kseq.layers.Dense(1)])
         >>> [a.dtype.name for a in keras_optimizer_arrays(kseq.optimizers.SGD(), model)]
-        ['int64', 'float32']
+        ['int64', 'float64']
     """
     state = optimizer.state_dict()
     if "state" not in state:
         return None
     head = [np.array(state["iterations"], dtype=np.int64)]
     if state.get("learning_rate") is not None:
-        head.append(np.array(state["learning_rate"], dtype=np.float32))
+        # float64, not Keras's float32: kseq's learning rate is a Python float and a resumed run
+        # must use exactly the same one (Keras casts it when it loads the file).
+        head.append(np.array(state["learning_rate"], dtype=np.float64))
     if not getattr(optimizer, "built", False):
         return head
     plan = _plan(optimizer, model)
@@ -191,15 +195,19 @@ def set_keras_optimizer_arrays(optimizer: Any, model: Any, arrays: list[np.ndarr
         >>> opt.iterations, opt.learning_rate
         (7, 0.5)
     """
-    plan = _plan(optimizer, model)
-    if plan is None:
-        raise ValueError(f"Optimizer '{optimizer.name}' has no Keras-layout state to load into.")
-    layout, state, slots = plan
     new: dict[str, Any] = {"iterations": int(arrays[0]), "learning_rate": None}
+    state = optimizer.state_dict()
     pos = 1
     if state.get("learning_rate") is not None:
         new["learning_rate"] = float(arrays[1])
         pos = 2
+    if not getattr(optimizer, "built", False):
+        optimizer.load_state_dict({**new, "state": [], "accumulators": [], "ema": []})
+        return
+    plan = _plan(optimizer, model)
+    if plan is None:
+        raise ValueError(f"Optimizer '{optimizer.name}' has no Keras-layout state to load into.")
+    layout, state, slots = plan
     k = sum(entry[2] for entry in layout)
     for key in ("ema", "accumulators"):
         new[key] = []
