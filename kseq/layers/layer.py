@@ -27,7 +27,7 @@ import inspect
 import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -38,6 +38,9 @@ from kseq import initializers as initializers_mod
 from kseq import mixed_precision
 from kseq import regularizers as regularizers_mod
 from kseq.utils.naming import auto_name
+
+if TYPE_CHECKING:
+    from kseq.variables import Variable
 
 Shape = tuple[int | None, ...]
 KerasView = Callable[[Tensor], Tensor]
@@ -339,41 +342,96 @@ class Layer(nn.Module):
         constraint: Any = None,
         name: str | None = None,
         **kwargs: Any,
-    ) -> nn.Parameter:
-        """Create a weight in Keras layout and register it as an ``nn.Parameter``.
+    ) -> Variable:
+        """Create a weight in Keras layout: a :class:`kseq.Variable`, i.e. an ``nn.Parameter``.
 
-        Non-trainable weights are parameters with ``requires_grad=False`` (so they are saved, moved
-        and counted like Keras's non-trainable variables, but never optimized).
+        As in Keras, ``initializer`` defaults to ``"glorot_uniform"`` for float weights and
+        ``"zeros"`` otherwise, and ``dtype`` to the layer's variable dtype. Non-trainable weights are
+        parameters with ``requires_grad=False`` (saved, moved and counted like Keras's
+        non-trainable variables, never optimized; update them with ``assign``/``assign_add``).
+
+        The weight is registered at once under its name (so weights kept in lists are tracked);
+        ``self.w = self.add_weight(...)`` then re-registers it under ``w``, in place: one
+        ``state_dict`` entry per weight, in creation order (Keras's weight order).
 
         Example:
             >>> layer = Layer()
             >>> w = layer.add_weight(shape=(2, 3), initializer="ones", name="kernel")
-            >>> tuple(w.shape), [n for n, _ in layer.named_parameters()]
-            ((2, 3), ['kernel'])
+            >>> tuple(w.shape), [n for n, _ in layer.named_parameters()], w.path
+            ((2, 3), ['kernel'], 'layer/kernel')
         """
-        shape = tuple(shape or ())
+        from kseq.ops.dtypes import standardize_dtype, to_torch_dtype
+        from kseq.variables import Variable
+
+        if isinstance(shape, str):
+            raise ValueError(
+                f"`name` must be passed as a keyword argument. Received: add_weight('{shape}', ...). "
+                f"Use: add_weight(shape=..., name='{shape}')."
+            )
+        shape = (shape,) if isinstance(shape, int) else tuple(shape or ())
+        dtype_name = standardize_dtype(dtype) if dtype is not None else self.variable_dtype
         if initializer is None:
-            initializer = "glorot_uniform" if len(shape) >= 2 and trainable else "zeros"
+            initializer = "glorot_uniform" if "float" in dtype_name else "zeros"
         init = initializers_mod.get(initializer)
-        torch_dtype = (
-            getattr(torch, str(dtype))
-            if dtype is not None
-            else self.dtype_policy.torch_variable_dtype
+        torch_dtype = to_torch_dtype(dtype_name)
+        value = init(shape, dtype=torch_dtype) if callable(init) else init
+        name = name or auto_name("Variable")
+        weight = Variable._make(
+            torch.as_tensor(value, dtype=torch_dtype).reshape(shape),
+            trainable=trainable,
+            name=name,
+            path=f"{self.name}/{name}",
         )
-        value = (
-            init(shape, dtype=torch_dtype)
-            if callable(init)
-            else torch.as_tensor(init, dtype=torch_dtype)
+        key = _unique_attr(self, name.replace(".", "_").replace("/", "_"))
+        self.register_parameter(key, weight)
+        self.track_weight(key, regularizer=regularizer, constraint=constraint)
+        return weight
+
+    def add_variable(
+        self,
+        shape: Sequence[int] | None = None,
+        initializer: Any = None,
+        dtype: Any = None,
+        trainable: bool = True,
+        autocast: bool = True,
+        regularizer: Any = None,
+        constraint: Any = None,
+        name: str | None = None,
+    ) -> Variable:
+        """Keras's alias of :meth:`add_weight` (for state such as counters or running sums).
+
+        Example:
+            >>> layer = Layer()
+            >>> layer.add_variable((), initializer="zeros", trainable=False, name="count").trainable
+            False
+        """
+        return self.add_weight(
+            shape, initializer, dtype, trainable, regularizer, constraint, name=name
         )
-        param = nn.Parameter(
-            torch.as_tensor(value, dtype=torch_dtype).reshape(shape), requires_grad=trainable
-        )
-        if not trainable:
-            param._kseq_non_trainable = True  # type: ignore[attr-defined]
-        name = name or _unique_attr(self, "variable")
-        self.register_parameter(name, param)
-        self.track_weight(name, regularizer=regularizer, constraint=constraint)
-        return param
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # `self.w = self.add_weight(...)`: the weight is already registered (under its Keras
+        # name); move it to the attribute's name, keeping its place, instead of registering it
+        # twice (torch would keep both names in `state_dict`).
+        if isinstance(value, nn.Parameter):
+            params = self.__dict__.get("_parameters")
+            if params is not None and params.get(name) is not value:
+                old = next((key for key, p in params.items() if p is value), None)
+                if old is not None:
+                    self._rename_weight(old, name)
+        super().__setattr__(name, value)
+
+    def _rename_weight(self, old: str, new: str) -> None:
+        """Re-key the parameter ``old`` as ``new`` in place (regularizers/constraints follow)."""
+        params = self._parameters
+        if new in params:
+            params.pop(old)
+            return
+        items = list(params.items())
+        params.clear()
+        params.update((new if key == old else key, p) for key, p in items)
+        for tracked in (self._weight_regularizers, self._weight_constraints):
+            tracked[:] = [(new if path == old else path, fn, view) for path, fn, view in tracked]
 
     def track_weight(
         self,
@@ -526,7 +584,13 @@ class Layer(nn.Module):
 
     # --------------------------------------------------------------- losses
     def add_loss(self, loss: Tensor) -> None:
-        """Add a scalar penalty (e.g. from ``call``) to the training loss, as Keras's ``add_loss``."""
+        """Add a scalar penalty (e.g. from ``call``) to the training loss, as Keras's ``add_loss``.
+
+        Losses belong to the current top-level model call: the next top-level call of any kseq
+        model starts from none (Keras's rule), so repeated direct calls never accumulate them.
+        """
+        if not self._losses:
+            _PENDING_LOSSES.append(self)
         self._losses.append(loss)
 
     @property
@@ -622,7 +686,27 @@ def _wrap_build(build: Callable[..., Any]) -> Callable[..., Any]:
 def _activity_regularization_hook(layer: Layer, args: tuple[Any, ...], output: Any) -> None:
     if isinstance(output, Tensor):
         # Keras divides the activity penalty by the batch size.
-        layer._losses.append(layer.activity_regularizer(output) / output.shape[0])
+        layer.add_loss(layer.activity_regularizer(output) / output.shape[0])
+
+
+# Layers holding losses added during the current top-level model call, and how deep we are in
+# nested model calls (only the outermost call starts a fresh set of losses).
+_PENDING_LOSSES: list[Layer] = []
+_CALL_DEPTH = [0]
+
+
+def enter_model_call() -> None:
+    """Called by ``Sequential``/``Model.forward`` on entry: a top-level call forgets old losses."""
+    if _CALL_DEPTH[0] == 0 and _PENDING_LOSSES:
+        for layer in _PENDING_LOSSES:
+            layer._losses = []
+        _PENDING_LOSSES.clear()
+    _CALL_DEPTH[0] += 1
+
+
+def exit_model_call() -> None:
+    """Called by ``Sequential``/``Model.forward`` on exit (in a ``finally``)."""
+    _CALL_DEPTH[0] -= 1
 
 
 def _identity(t: Tensor) -> Tensor:

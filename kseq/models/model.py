@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from kseq.layers.layer import Layer
+from kseq.layers.layer import Layer, enter_model_call, exit_model_call
 from kseq.training.trainer import Trainer
 
 
@@ -413,14 +413,15 @@ class Model(Layer):
     # -------------------------------------------------------------- forward
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         training = kwargs.get("training")
-        if training is None or bool(training) == self.training:
-            return super().forward(*args, **kwargs)
         was_training = self.training
-        self.train(bool(training))
+        enter_model_call()
         try:
+            if training is not None and bool(training) != was_training:
+                self.train(bool(training))
             return super().forward(*args, **kwargs)
         finally:
             self.train(was_training)
+            exit_model_call()
 
 
 def _num_rows(x: Any) -> int:

@@ -26,7 +26,14 @@ from torch import Tensor, nn
 
 from kseq import activations
 from kseq.layers.input_layer import InputLayer, KerasTensor
-from kseq.layers.layer import Layer, Shape, format_shape, standardize_shape
+from kseq.layers.layer import (
+    Layer,
+    Shape,
+    enter_model_call,
+    exit_model_call,
+    format_shape,
+    standardize_shape,
+)
 from kseq.models.model import Model
 
 
@@ -304,16 +311,20 @@ class Sequential(Model):
                 self.train(was)
         if return_logits:
             return self._forward_logits(inputs)
-        x = self._standardize_input(inputs)
-        if self._mask_aware or mask is not None:
-            return self._forward_masked(x, mask)
-        layer = None
+        enter_model_call()
         try:
-            for layer in self._modules.values():
-                x = layer(x)
-        except RuntimeError as exc:
-            raise self._runtime_error(layer, x, exc) from exc
-        return x
+            x = self._standardize_input(inputs)
+            if self._mask_aware or mask is not None:
+                return self._forward_masked(x, mask)
+            layer = None
+            try:
+                for layer in self._modules.values():
+                    x = layer(x)
+            except RuntimeError as exc:
+                raise self._runtime_error(layer, x, exc) from exc
+            return x
+        finally:
+            exit_model_call()
 
     def _standardize_input(self, inputs: Any) -> Tensor:
         """Cast inputs to the model's input dtype, as Keras does (float64 or int arrays into a float
@@ -369,6 +380,7 @@ class Sequential(Model):
         return activation
 
     def _forward_logits(self, inputs: Any) -> Tensor:
+        enter_model_call()
         x = self._standardize_input(inputs)
         layers = self._stack
         layer = None
@@ -379,6 +391,8 @@ class Sequential(Model):
             return layer._pre_activation(x)  # type: ignore[operator]
         except RuntimeError as exc:
             raise self._runtime_error(layer, x, exc) from exc
+        finally:
+            exit_model_call()
 
     # --------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:

@@ -116,8 +116,7 @@ class Steps:
         terms = [reg(view(p)) for p, reg, view in self._weight_regularizers]
         for layer in self._layers:
             if layer._losses:
-                terms.extend(layer._losses)
-                layer._losses = []
+                terms.extend(layer._losses)  # losses added by this step's forward pass
         if not terms:
             return None
         return torch.stack([t.reshape(()).float() for t in terms]).sum()

@@ -148,3 +148,18 @@ def test_config_round_trip() -> None:
     clone = layers.Dense.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
     assert layers.deserialize(layers.serialize(layer)).get_config() == layer.get_config()
+
+
+def test_add_loss_belongs_to_the_latest_top_level_call() -> None:
+    class Penalty(layers.Layer):
+        def call(self, inputs):
+            self.add_loss(inputs.abs().mean())
+            return inputs
+
+    inner = kseq.Sequential([Penalty()])
+    model = kseq.Sequential([kseq.Input(shape=(3,)), Penalty(), inner, layers.Dense(1)])
+    for _ in range(3):
+        model(torch.ones(2, 3))
+    assert len(model.losses) == 2  # one per Penalty layer, not one per call
+    model(torch.zeros(2, 3))
+    assert [float(t) for t in model.losses] == [0.0, 0.0]

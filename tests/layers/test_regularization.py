@@ -187,11 +187,6 @@ def test_activity_regularization_loss_matches_keras(keras) -> None:
 
 
 @pytest.mark.keras
-@pytest.mark.xfail(
-    strict=True,
-    reason="spine: losses recorded by a direct model(x) call stay in Layer._losses (Keras clears them at "
-    "each top-level call), so model.losses grows per call and the next evaluate/fit step adds them",
-)
 def test_direct_calls_do_not_leak_activity_losses(keras) -> None:
     keras_model, model = _activity_models(keras)
     model(torch.as_tensor(_X))
