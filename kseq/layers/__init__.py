@@ -52,7 +52,12 @@ def serialize(layer: Layer) -> dict[str, Any]:
         >>> serialize(Dense(2, name="d"))["config"]["units"]
         2
     """
-    config = serialize_keras_object(layer, "keras.layers", _ALL)
+    from kseq.models import Sequential  # a nested Sequential is `keras.Sequential` in Keras files
+
+    if type(layer) is Sequential:
+        config = serialize_keras_object(layer, "keras", {"Sequential": Sequential})
+    else:
+        config = serialize_keras_object(layer, "keras.layers", _ALL)
     assert config is not None
     build_config = layer.get_build_config()
     if build_config is not None:

@@ -402,8 +402,14 @@ class Model(Layer):
         from kseq.saving.object_config import deserialize_keras_object
 
         self.compile(**deserialize_keras_object(config))
-        if self.built and self._trainer is not None and self._trainer.optimizer is not None:
-            self._trainer._build_optimizer()
+        trainer = self._trainer
+        if (
+            self.built
+            and trainer is not None
+            and trainer.optimizer is not None
+            and self.trainable_weights
+        ):
+            trainer._build_optimizer()
 
     def build_from_config(self, config: dict[str, Any] | None) -> None:
         """Build from ``get_build_config()`` output (subclassed models run one forward pass)."""

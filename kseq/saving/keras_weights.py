@@ -187,6 +187,11 @@ def collect(model: Layer, include_optimizer: bool = False) -> list[VarGroup]:
     groups = list(_layer_groups(model, ""))
     optimizer = getattr(model, "optimizer", None) if include_optimizer else None
     if optimizer is not None:
+        trainer = getattr(model, "_trainer", None)
+        if not optimizer.built and model.built and trainer is not None and model.trainable_weights:
+            # Save the state a loader will build anyway (Keras's compile_from_config builds the
+            # optimizer, then would skip a 2-variable state with a warning).
+            trainer._build_optimizer()
         arrays = keras_optimizer_arrays(optimizer, model)
         if arrays is None:
             warnings.warn(

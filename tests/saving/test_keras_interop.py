@@ -8,6 +8,7 @@ the optimizer's variables, and that training continues the same way.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -171,6 +172,27 @@ def test_nested_variable_paths_match_keras(name: str, keras: Any, tmp_path: Any)
     fresh = keras.Sequential([keras.Input((5, 4)), NESTED[name](keras)])
     fresh.load_weights(tmp_path / "kseq.weights.h5")
     _assert_same_predictions(fresh, model, x)
+    model.save(tmp_path / "kseq.keras")
+    _assert_same_predictions(keras.models.load_model(tmp_path / "kseq.keras"), model, x)
+
+
+def test_compile_objects_survive_both_ways(keras: Any, tmp_path: Path) -> None:
+    model = _mlp(kseq)
+    model.compile(
+        optimizer=kseq.optimizers.Adam(learning_rate=0.02),
+        loss=kseq.losses.CategoricalCrossentropy(label_smoothing=0.1),
+        metrics=[kseq.metrics.AUC(num_thresholds=50), "mae"],
+    )
+    model.save(tmp_path / "kseq.keras")
+    keras_model = keras.models.load_model(tmp_path / "kseq.keras")
+    assert type(keras_model.loss).__name__ == "CategoricalCrossentropy"
+    assert keras_model.loss.get_config()["label_smoothing"] == 0.1
+    keras_model.save(tmp_path / "keras.keras")
+    loaded = kseq.models.load_model(tmp_path / "keras.keras")
+    assert loaded.loss.get_config() == model.loss.get_config()
+    metrics = loaded.get_compile_config()["metrics"]
+    assert metrics[0]["class_name"] == "AUC" and metrics[0]["config"]["num_thresholds"] == 50
+    assert metrics[1] == "mae"
 
 
 def test_unconvertible_optimizer_is_left_out_of_keras_files(tmp_path: Any, keras: Any) -> None:

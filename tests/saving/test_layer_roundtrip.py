@@ -37,7 +37,11 @@ TABLE: dict[str, Spec] = {
     "Conv2DTranspose": ({"filters": 3, "kernel_size": 2}, (4, 4, 2), "float32"),
     "Conv3D": ({"filters": 2, "kernel_size": 2}, (4, 4, 4, 2), "float32"),
     "Conv3DTranspose": ({"filters": 2, "kernel_size": 2}, (3, 3, 3, 2), "float32"),
-    "ConvLSTM1D": ({"filters": 2, "kernel_size": 2, "return_sequences": True}, (3, 5, 2), "float32"),
+    "ConvLSTM1D": (
+        {"filters": 2, "kernel_size": 2, "return_sequences": True},
+        (3, 5, 2),
+        "float32",
+    ),
     "ConvLSTM2D": ({"filters": 2, "kernel_size": 2, "padding": "same"}, (3, 4, 4, 2), "float32"),
     "ConvLSTM3D": ({"filters": 2, "kernel_size": 2}, (2, 3, 3, 3, 1), "float32"),
     "Cropping1D": ({"cropping": 1}, (6, 2), "float32"),
