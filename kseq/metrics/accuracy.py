@@ -40,9 +40,14 @@ def binary_accuracy(y_true: Tensor, y_pred: Tensor, threshold: float = 0.5) -> T
         >>> binary_accuracy(torch.tensor([1.0, 0.0]), torch.tensor([0.7, 0.7]))
         tensor([1., 0.])
     """
+    return _binary_matches(y_true, y_pred, threshold).to(config.floatx_dtype())
+
+
+def _binary_matches(y_true: Tensor, y_pred: Tensor, threshold: float = 0.5) -> Tensor:
+    # Booleans: the metrics sum them straight into float state (one cast fewer per step).
     y_true = y_true.to(y_pred.dtype)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-    return (y_true == (y_pred > threshold).to(y_true.dtype)).to(config.floatx_dtype())
+    return (y_pred > threshold).to(y_true.dtype) == y_true
 
 
 def categorical_accuracy(y_true: Tensor, y_pred: Tensor) -> Tensor:
@@ -52,8 +57,7 @@ def categorical_accuracy(y_true: Tensor, y_pred: Tensor) -> Tensor:
         >>> categorical_accuracy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.2, 0.8]]))
         tensor([1.])
     """
-    labels = torch.argmax(y_true, dim=-1)
-    return _matches(labels, y_pred)
+    return _matches(torch.argmax(y_true, dim=-1), y_pred).to(config.floatx_dtype())
 
 
 def sparse_categorical_accuracy(y_true: Tensor, y_pred: Tensor) -> Tensor:
@@ -63,10 +67,15 @@ def sparse_categorical_accuracy(y_true: Tensor, y_pred: Tensor) -> Tensor:
         >>> sparse_categorical_accuracy(torch.tensor([1, 0]), torch.tensor([[0.2, 0.8], [0.3, 0.7]]))
         tensor([1., 0.])
     """
-    return _matches(y_true, y_pred)
+    return _matches(y_true, y_pred).to(config.floatx_dtype())
+
+
+def _categorical_matches(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    return _matches(torch.argmax(y_true, dim=-1), y_pred)
 
 
 def _matches(labels: Tensor, y_pred: Tensor) -> Tensor:
+    """Booleans where ``labels`` equals ``argmax(y_pred)`` (Keras's reshaping rules)."""
     shape = labels.shape
     squeezed = labels.ndim == y_pred.ndim and labels.shape[-1] == 1
     if squeezed:
@@ -74,7 +83,7 @@ def _matches(labels: Tensor, y_pred: Tensor) -> Tensor:
     predicted = torch.argmax(y_pred, dim=-1)
     if labels.is_floating_point():
         predicted = predicted.to(labels.dtype)
-    matches = (labels == predicted).to(config.floatx_dtype())
+    matches = labels == predicted
     if squeezed:
         matches = matches.reshape(shape)
     if matches.ndim > 1 and matches.shape[-1] == 1:
@@ -112,7 +121,7 @@ class BinaryAccuracy(MeanMetricWrapper):
     def __init__(
         self, name: str = "binary_accuracy", dtype: Any = None, threshold: float = 0.5
     ) -> None:
-        super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
+        super().__init__(_binary_matches, name=name, dtype=dtype, threshold=threshold)
         self.threshold = threshold
 
     def get_config(self) -> dict[str, Any]:
@@ -130,7 +139,7 @@ class CategoricalAccuracy(MeanMetricWrapper):
     _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(self, name: str = "categorical_accuracy", dtype: Any = None) -> None:
-        super().__init__(categorical_accuracy, name=name, dtype=dtype)
+        super().__init__(_categorical_matches, name=name, dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "dtype": self.dtype}
@@ -147,7 +156,7 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
     _direction = "up"  # for EarlyStopping/ModelCheckpoint mode="auto", as in Keras
 
     def __init__(self, name: str = "sparse_categorical_accuracy", dtype: Any = None) -> None:
-        super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
+        super().__init__(_matches, name=name, dtype=dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "dtype": self.dtype}

@@ -24,6 +24,7 @@ from kseq import config, initializers
 from kseq.losses.loss import squeeze_or_expand_to_same_rank
 from kseq.mixed_precision import DTypePolicy
 from kseq.utils.naming import auto_name
+from kseq.variables import Variable
 
 _DTYPE_ALIASES = {"int": "int32", "float": "float32", "uint": "uint32"}
 
@@ -155,7 +156,7 @@ class Metric(nn.Module):
 
         Example:
             >>> m = Metric(name="m"); v = m.add_variable((2,), "ones", name="v"); v
-            tensor([1., 1.])
+            <Variable path=m/v, shape=(2,), dtype=float32, value=[1. 1.]>
         """
         torch_dtype = getattr(torch, standardize_dtype(dtype))
         init = (
@@ -172,8 +173,10 @@ class Metric(nn.Module):
             else:
                 value = init(tuple(shape), dtype=torch_dtype).to(device=device, dtype=torch_dtype)
                 self._initial_values[name] = value.clone()
-        self.register_buffer(name, value)
-        return getattr(self, name)
+            # A kseq.Variable (Keras's assign/assign_add/value API), registered as a buffer.
+            state = Variable._make(value, trainable=False, name=name, path=f"{self.name}/{name}")
+        self.register_buffer(name, state)
+        return state
 
     def add_weight(
         self,
@@ -186,7 +189,7 @@ class Metric(nn.Module):
 
         Example:
             >>> Metric(name="m").add_weight((1,), "zeros", name="w")
-            tensor([0.])
+            <Variable path=m/w, shape=(1,), dtype=float32, value=[0.]>
         """
         return self.add_variable(shape, initializer or "zeros", dtype=dtype, name=name)
 
@@ -248,15 +251,26 @@ class Metric(nn.Module):
         """
         before = {name: buf for name, buf in self._buffers.items() if buf is not None}
         super()._apply(fn, recurse)
-        moved = {
-            id(old): self._buffers[name]
-            for name, old in before.items()
-            if self._buffers[name] is not old
-        }
+        moved = {}
+        for name, old in before.items():
+            if self._buffers[name] is not old:
+                if isinstance(old, Variable):  # torch returns plain tensors: keep the Variable API
+                    self._buffers[name] = old._rewrap(self._buffers[name])
+                moved[id(old)] = self._buffers[name]
         for attr, value in list(vars(self).items()):
             if isinstance(value, Tensor) and id(value) in moved:
                 vars(self)[attr] = moved[id(value)]
         return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # `self.tp = self.add_variable(...)` keeps the state a buffer (a Variable is an
+        # nn.Parameter, which nn.Module would otherwise register as a trainable parameter).
+        buffers = self.__dict__.get("_buffers")
+        if isinstance(value, Variable) and buffers and any(b is value for b in buffers.values()):
+            if buffers.get(name) is not value:
+                object.__setattr__(self, name, value)
+            return
+        super().__setattr__(name, value)
 
     def _state_device(self) -> torch.device:
         buffer = next(self.buffers(), None)
@@ -326,15 +340,18 @@ class Mean(Metric):
         self.count = self.add_variable(
             shape=(), initializer="zeros", dtype=self.dtype, name="count"
         )
+        self._host_count = 0.0
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
-        values = torch.as_tensor(values, device=self.total.device)
+        if not isinstance(values, Tensor) or values.device != self.total.device:
+            values = torch.as_tensor(values, device=self.total.device)
         if sample_weight is None and values.ndim >= 1:
-            # Fast path: sum of per-sample means == sum / (elements per sample).
+            # Fast path: sum of per-sample means == sum / (elements per sample); the sample count is
+            # known on the host, so it is kept there until the next read (one device op per update).
             n = values.shape[0]
             if n:
                 self.total.add_(values.sum(dtype=self.total.dtype), alpha=n / values.numel())
-            self.count.add_(n)
+            self._host_count += n
             return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, self.total.dtype)
         self.total.add_(values.sum())
@@ -344,7 +361,22 @@ class Mean(Metric):
             self.count.add_(values.shape[0] if values.ndim >= 1 else 1)
 
     def result(self) -> Tensor:
+        self._fold_host_count()
         return divide_no_nan(self.total, self.count)
+
+    def _fold_host_count(self) -> None:
+        if self._host_count:
+            self.count.add_(self._host_count)
+            self._host_count = 0.0
+
+    @property
+    def variables(self) -> list[Tensor]:
+        self._fold_host_count()
+        return super().variables
+
+    def reset_state(self) -> None:
+        super().reset_state()
+        self._host_count = 0.0
 
 
 class Sum(Metric):
@@ -395,8 +427,10 @@ class MeanMetricWrapper(Mean):
             self._direction = "down"
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        y_pred = torch.as_tensor(y_pred, device=self.total.device)
-        y_true = torch.as_tensor(y_true, device=y_pred.device)
+        if not isinstance(y_pred, Tensor) or y_pred.device != self.total.device:
+            y_pred = torch.as_tensor(y_pred, device=self.total.device)
+        if not isinstance(y_true, Tensor) or y_true.device != y_pred.device:
+            y_true = torch.as_tensor(y_true, device=y_pred.device)
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
         mask = getattr(values, "_keras_mask", None)
         if mask is not None:

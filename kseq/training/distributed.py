@@ -128,7 +128,8 @@ def synchronized_permutation(n: int, device: torch.device) -> Tensor:
 
 @torch.no_grad()
 def all_reduce_metrics(metrics: list[Any]) -> None:
-    """Sum every metric's state tensors (and host-side counts) over the ranks, in place.
+    """Sum every metric's state tensors over the ranks, in place (``variables`` folds any host-side
+    count into its buffer first).
 
     Every kseq metric keeps additive state (totals, counts, confusion counts), so the sum of the
     ranks' states is the state of the whole dataset.
@@ -145,10 +146,3 @@ def all_reduce_metrics(metrics: list[Any]) -> None:
             for b in buffers:
                 b.copy_(flat[offset : offset + b.numel()].reshape(b.shape).to(b.dtype))
                 offset += b.numel()
-        host = getattr(metric, "_host_count", None)
-        if host is not None:
-            count = torch.tensor(
-                [host], dtype=torch.float64, device=buffers[0].device if buffers else "cpu"
-            )
-            dist.all_reduce(count)
-            metric._host_count = float(count.item())  # host sync: once per epoch

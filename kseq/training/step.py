@@ -41,19 +41,11 @@ class LossTracker(Mean):
 
     def __init__(self, name: str = "loss") -> None:
         super().__init__(name=name)
-        self._host_count = 0.0
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         weight = 1.0 if sample_weight is None else float(sample_weight)
         self.total.add_(values.detach(), alpha=weight)
-        self._host_count += weight
-
-    def result(self) -> Tensor:
-        return self.total / self._host_count if self._host_count else torch.zeros_like(self.total)
-
-    def reset_state(self) -> None:
-        super().reset_state()
-        self._host_count = 0.0
+        self._host_count += weight  # folded into `count` when the value is read
 
 
 class Steps:
