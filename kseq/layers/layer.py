@@ -355,10 +355,10 @@ class Layer(nn.Module):
         ``state_dict`` entry per weight, in creation order (Keras's weight order).
 
         Example:
-            >>> layer = Layer()
+            >>> layer = Layer(name="linear")
             >>> w = layer.add_weight(shape=(2, 3), initializer="ones", name="kernel")
             >>> tuple(w.shape), [n for n, _ in layer.named_parameters()], w.path
-            ((2, 3), ['kernel'], 'layer/kernel')
+            ((2, 3), ['kernel'], 'linear/kernel')
         """
         from kseq.ops.dtypes import standardize_dtype, to_torch_dtype
         from kseq.variables import Variable
