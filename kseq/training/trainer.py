@@ -78,6 +78,7 @@ class Trainer:
         self.steps: Steps | None = None
         self._device: torch.device | None = None
         self._ddp: torch.nn.Module | None = None  # DistributedDataParallel wrapper under torchrun
+        self._output_shape: tuple[int | None, ...] | None = None
 
     # ================================================================ setup
     @property
@@ -133,6 +134,7 @@ class Trainer:
         if isinstance(out_shape, list):
             raise NotImplementedError("kseq's compile()/fit() supports single-output models.")
         out_shape = (y_shape[0] if y_shape else 1, *out_shape[1:])
+        self._output_shape = out_shape
         if y_shape is not None and self.loss is not None:
             self.loss_fn = compile_utils.get_compile_loss(self.loss, y_shape, out_shape)
             n = y_shape[0]
@@ -275,6 +277,8 @@ class Trainer:
         self.prepare(sample_x, sample_y, training=True, batch_size=batch_size)
         if val is not None:
             self._check_same_features(val)
+        for data in (train, val):
+            self._align_targets(data)
         steps = steps_per_epoch or (
             train.steps(batch_size, shard="train")
             if isinstance(train, ArrayData)
@@ -337,6 +341,24 @@ class Trainer:
         cbs.on_train_end(epoch_logs)
         model.eval()
         return history
+
+    def _align_targets(self, data: Any) -> None:
+        """Give ``(N,)`` targets of a ``(N, 1)``-output model their trailing axis once (a view), so
+        the loss and metrics do not reconcile ranks on every step (same values: Keras's rule)."""
+        out = getattr(self, "_output_shape", None)
+        if (
+            not isinstance(data, ArrayData)
+            or data.y is None
+            or out is None
+            or self._targets_are_indices()
+        ):
+            return
+        if (
+            data.y.ndim == len(out) - 1
+            and out[-1] == 1
+            and tuple(data.y.shape[1:]) == tuple(out[1:-1])
+        ):
+            data.y = data.y.unsqueeze(-1)
 
     def _validation_adapter(self, validation_data: Any) -> ArrayData | StreamData:
         if (
