@@ -383,15 +383,13 @@ class BaseRNN(Layer):
         if mask is None:
             y, hn = module(x, hx)
             return y, y[:, -1], self._final_states(hn)
-        packed = len(self.state_size) > 1 and (self.return_state or self.stateful)  # LSTM's c
+        cell_state = len(self.state_size) > 1 and (self.return_state or self.stateful)  # LSTM
         run = fused_masked_call(
-            module, x, hx, mask, self.zero_output_for_mask, packed, self.return_sequences
+            module, x, hx, mask, self.zero_output_for_mask, cell_state, self.return_sequences
         )
         initial = states or [torch.zeros_like(run.last_valid) for _ in self.state_size]
-        if packed:
-            final = self._final_states(run.hidden)
-        else:  # the final hidden state is the last valid output
-            final = [run.last_valid]
+        # the final hidden state is the last valid output; no valid step: the initial states
+        final = [run.last_valid] if run.cell_state is None else [run.last_valid, run.cell_state]
         final = [
             torch.where(run.has_valid, s, s0)
             for s, s0 in zip(final, initial[: len(final)], strict=True)

@@ -221,6 +221,45 @@ def test_forward_is_one_fused_kernel_call(monkeypatch, name, mask):
     assert layer.module.weight_ih_l0.grad is not None
 
 
+def test_masked_lstm_cell_state_and_its_gradients_are_exact():
+    """With a mask and return_state, LSTM's final cell state (recomputed in closed form from the
+    fused outputs) and its gradients equal running each sequence alone on its valid steps."""
+    layer = LSTM(3, return_state=True)
+    layer.build((None, 6, 2))
+    x = torch.as_tensor(sequence_data(batch=4, steps=6, features=2))
+    mask = torch.as_tensor(MASKS["holes"])
+    _, h, c = layer(x, mask=mask)
+    (h.sum() + 2 * c.sum()).backward()
+    grads = [p.grad.clone() for p in layer.parameters()]
+    layer.zero_grad()
+    total = 0
+    for row in range(4):
+        if mask[row].any():
+            _, h_row, c_row = layer(x[row : row + 1, mask[row]])
+            torch.testing.assert_close(c_row[0], c[row].detach())
+            total = total + h_row.sum() + 2 * c_row.sum()
+        else:
+            assert torch.equal(c[row], torch.zeros(3))  # no valid step: the initial state
+    total.backward()
+    for got, expected in zip(grads, [p.grad for p in layer.parameters()], strict=True):
+        torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", RNNS)
+def test_masked_forward_and_backward_have_no_host_sync(monkeypatch, name):
+    layer = getattr(kseq.layers, name)(3, return_sequences=True, return_state=True)
+    layer.build((None, 6, 3))
+    x, mask = torch.as_tensor(sequence_data()), torch.as_tensor(MASKS["pre"])
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("host sync in the masked recurrent path")
+
+    for method in ("item", "cpu", "tolist", "numpy"):
+        monkeypatch.setattr(torch.Tensor, method, forbidden)
+    outputs = layer(x, mask=mask)
+    sum(o.sum() for o in outputs).backward()
+
+
 def test_options_without_a_kernel_take_the_loop(monkeypatch):
     calls = []
     monkeypatch.setattr(torch._VF, "gru", lambda *a, **k: calls.append(1))
