@@ -5,9 +5,9 @@ both ways between Keras and kseq.
 
 Opening an archive checks the container before anything is parsed: it must be a zip, member names
 must be exactly Keras's (no ``../``, absolute or unexpected paths, no duplicates), each member's
-declared size is bounded (JSON members to a few MiB; a compressed member may not expand more than
-100x: a "zip bomb"), and every member is read through ``zipfile``, which checks its CRC-32. The
-JSON must parse to an object; the weights go through :class:`~kseq.saving.h5_format.H5Reader`.
+declared size is bounded (JSON members to a few MiB; see :mod:`kseq.saving.zip_checks` for the
+zip-bomb and CRC checks). The JSON must parse to an object; the weights go through
+:class:`~kseq.saving.h5_format.H5Reader`.
 
 Example:
     >>> import kseq
@@ -28,6 +28,7 @@ from typing import Any
 from kseq.saving.h5_format import H5Reader, h5_bytes
 from kseq.saving.keras_weights import collect
 from kseq.saving.object_config import serialize_keras_object
+from kseq.saving.zip_checks import escapes, open_zip, read_member
 
 __all__ = ["KerasArchive", "archive_bytes"]
 
@@ -38,7 +39,6 @@ WEIGHTS = "model.weights.h5"
 KERAS_FORMAT_VERSION = "3.15.1"
 # Largest declared size per member; weights are bounded by the file itself (stored, not compressed).
 _LIMITS = {METADATA: 1 << 20, CONFIG: 64 << 20}
-_MAX_EXPANSION = 100
 
 
 def archive_bytes(model: Any, include_optimizer: bool = True) -> bytes:
@@ -101,15 +101,7 @@ class KerasArchive:
 
     def __init__(self, data: bytes, name: str) -> None:
         self.name = name
-        if not data:
-            raise self._fail("the file is empty.")
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-            raise self._fail(
-                f"it is not a zip archive ({exc}); the file is damaged or truncated."
-            ) from exc
-        with archive:
+        with open_zip(data, self._fail) as archive:
             self._members = self._read_members(archive, len(data))
         self.config = self._json(CONFIG)
         self.metadata = self._json(METADATA) if METADATA in self._members else {}
@@ -121,7 +113,7 @@ class KerasArchive:
         infos = archive.infolist()
         names = [info.filename for info in infos]
         for member in names:
-            if member.startswith("/") or "\\" in member or ".." in member.split("/"):
+            if escapes(member):
                 raise self._fail(f"member {member!r} points outside the archive.")
         unexpected = sorted(set(names) - {CONFIG, METADATA, WEIGHTS})
         if unexpected:
@@ -136,25 +128,12 @@ class KerasArchive:
         for required in (CONFIG, WEIGHTS):
             if required not in names:
                 raise self._fail(f"the member {required!r} is missing.")
-        members: dict[str, bytes] = {}
-        for info in infos:
-            limit = _LIMITS.get(info.filename, max(file_size, 1 << 20))
-            if info.file_size > limit or info.file_size > _MAX_EXPANSION * max(
-                info.compress_size, 1 << 10
-            ):
-                raise self._fail(
-                    f"member {info.filename!r} declares {info.file_size} bytes (stored: "
-                    f"{info.compress_size}), more than allowed: a potential zip bomb."
-                )
-            try:
-                with archive.open(info) as member_file:
-                    content = member_file.read(info.file_size + 1)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-                raise self._fail(f"member {info.filename!r} is damaged ({exc}).") from exc
-            if len(content) != info.file_size:
-                raise self._fail(f"member {info.filename!r} does not have its declared size.")
-            members[info.filename] = content
-        return members
+        return {
+            info.filename: read_member(
+                archive, info, _LIMITS.get(info.filename, max(file_size, 1 << 20)), self._fail
+            )
+            for info in infos
+        }
 
     def _json(self, member: str) -> dict[str, Any]:
         try:

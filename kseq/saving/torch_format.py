@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from typing import Any
 
 import numpy as np
 import torch
 
 from kseq.saving.keras_weights import VarGroup
+from kseq.saving.zip_checks import escapes, open_zip, read_member
 
 __all__ = ["TorchReader", "read_file_bytes", "safe_torch_load", "torch_bytes"]
 
@@ -64,48 +64,26 @@ def read_file_bytes(path: str, what: str) -> bytes:
 
 def _check_zip(data: bytes, name: str) -> None:
     """Validate torch's zip container: structure, member names, sizes and CRCs."""
-    if not data:
-        raise ValueError(f"Refusing to load {name!r}: the file is empty.")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-        raise ValueError(
-            f"Refusing to load {name!r}: it is not a torch zip file ({exc}). It is damaged, "
-            "truncated, or was not written by torch.save / kseq."
-        ) from exc
-    with archive:
+
+    def fail(reason: str) -> ValueError:
+        return ValueError(
+            f"Refusing to load {name!r}: {reason} kseq reads torch files written by torch.save."
+        )
+
+    with open_zip(data, fail) as archive:
         infos = archive.infolist()
         names = [i.filename for i in infos]
         if not infos or len(set(names)) != len(names):
-            raise ValueError(f"Refusing to load {name!r}: empty archive or duplicate members.")
+            raise fail("empty archive or duplicate members.")
         top = names[0].split("/", 1)[0]
-        total = 0
-        for info in infos:
-            member = info.filename
+        for member in names:
             head, _, rest = member.partition("/")
-            if (
-                head != top
-                or member.startswith("/")
-                or "\\" in member
-                or ".." in member.split("/")
-                or not _MEMBER.fullmatch(rest)
-            ):
-                raise ValueError(
-                    f"Refusing to load {name!r}: unexpected archive member {member!r}."
-                )
-            total += info.file_size
-            if total > max(64 * len(data), 1 << 20):
-                raise ValueError(
-                    f"Refusing to load {name!r}: its members declare {total} bytes for a "
-                    f"{len(data)}-byte file (a potential decompression bomb)."
-                )
-        try:
-            for info in infos:
-                with archive.open(info) as member_file:
-                    while member_file.read(1 << 20):
-                        pass  # reading to the end checks the member's CRC-32
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
-            raise ValueError(f"Refusing to load {name!r}: the file is damaged ({exc}).") from exc
+            if head != top or escapes(member) or not _MEMBER.fullmatch(rest):
+                raise fail(f"unexpected archive member {member!r}.")
+        if sum(i.file_size for i in infos) > max(64 * len(data), 1 << 20):
+            raise fail("its members declare far more bytes than the file holds (a zip bomb).")
+        for info in infos:
+            read_member(archive, info, MAX_FILE_BYTES, fail)  # checks the CRC-32
 
 
 def safe_torch_load(data: bytes, name: str) -> Any:

@@ -1,6 +1,7 @@
 """Helper process for ``test_atomic.py``: forks writers that save checkpoints in a loop and SIGKILLs
 them at random moments, keeping a copy of the file left on disk after each kill.
 
+Each writer is killed after its first complete save, at a random moment of the following ones.
 Usage: ``python kill_worker.py <folder> <kills> <seed>``. Prints one JSON line per kill:
 ``{"kill": i, "format": ..., "snapshot": path, "last_done": v}`` where ``last_done`` is the last
 version the writer reported as completely saved before it was killed.
@@ -66,10 +67,12 @@ def main() -> None:
             finally:
                 os._exit(1)
         os.close(write_end)
-        time.sleep(rng.uniform(0.04, 0.3))
+        reported = b""
+        while b"\n" not in reported:  # one complete save first, so every round has a file
+            reported += os.read(read_end, 1 << 16)
+        time.sleep(rng.uniform(0.0, 0.25))  # then die at a random moment of later saves
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        reported = b""
         while chunk := os.read(read_end, 1 << 16):
             reported += chunk
         os.close(read_end)

@@ -95,9 +95,8 @@ def test_sigkill_at_random_moments_leaves_a_complete_checkpoint(tmp_path: Path) 
     kills = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(kills) == 24
     for kill in kills:
-        if kill["last_done"] == 0 and not os.path.exists(kill["snapshot"]):
-            continue  # killed before the first save finished: nothing on disk yet, as expected
         version = _load_version(kill["snapshot"], kill["format"])
         assert kill["last_done"] <= version <= kill["last_done"] + 1, kill
         assert kill["stray_temp_files"] <= 1
-    assert sum(k["last_done"] > 0 for k in kills) >= 20
+    # Some kills must have hit a save in progress (its temporary file was left behind).
+    assert any(k["stray_temp_files"] for k in kills)
