@@ -163,6 +163,11 @@ def serialize_keras_object(obj: Any) -> Any:
         return {str(k): serialize_keras_object(v) for k, v in obj.items()}
     if isinstance(obj, bytes):
         return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
+    if isinstance(obj, slice):
+        parts = {"start": obj.start, "stop": obj.stop, "step": obj.step}
+        return {"class_name": "__slice__", "config": serialize_keras_object(parts)}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):
