@@ -346,9 +346,15 @@ class Sequential(Model):
         first = next(iter(self._modules.values()), None)
         return bool(getattr(first, "integer_inputs", False))
 
-    def _forward_masked(self, x: Tensor, mask: Tensor | None) -> Tensor:
-        for layer in self._stack:
-            y = layer(x, mask=mask) if _accepts_mask(layer) and mask is not None else layer(x)
+    def _forward_masked(
+        self, x: Tensor, mask: Tensor | None, return_logits: bool = False
+    ) -> Tensor:
+        stack = self._stack
+        for index, layer in enumerate(stack):
+            if return_logits and index == len(stack) - 1:
+                y = layer._pre_activation(x)  # type: ignore[operator]
+            else:
+                y = layer(x, mask=mask) if _accepts_mask(layer) and mask is not None else layer(x)
             mask = layer.compute_mask(x, mask)  # type: ignore[operator]
             x = y
         if mask is not None:
@@ -366,7 +372,7 @@ class Sequential(Model):
 
     def _final_activation_split(self) -> Callable[[Tensor], Tensor] | None:
         """The last layer's sigmoid/softmax when the loss may be computed from its logits."""
-        if not len(self._stack) or self._mask_aware or type(self).forward is not Sequential.forward:
+        if not len(self._stack) or type(self).forward is not Sequential.forward:
             return None
         last = self._stack[-1]
         activation = getattr(last, "activation", None)
@@ -382,6 +388,11 @@ class Sequential(Model):
     def _forward_logits(self, inputs: Any) -> Tensor:
         enter_model_call()
         x = self._standardize_input(inputs)
+        if self._mask_aware:
+            try:
+                return self._forward_masked(x, None, return_logits=True)
+            finally:
+                exit_model_call()
         layers = self._stack
         layer = None
         try:

@@ -208,3 +208,36 @@ def test_progress_bar_text_matches(keras, verbose) -> None:
             model.predict(X, verbose=verbose)
         outputs.append(_normalize_bar(buffer.getvalue()))
     assert outputs[1] == outputs[0]
+
+
+def test_masked_text_model_trains_like_keras(keras) -> None:
+    rng = np.random.default_rng(1)
+    ids = rng.integers(1, 20, size=(32, 6))
+    ids[:16, :2] = 0  # pre-padded
+    ids[16:, -3:] = 0  # post-padded
+    labels = (ids.max(axis=1) > 15).astype("float32")
+
+    def make(lib):
+        return lib.Sequential(
+            [
+                lib.Input(shape=(6,), dtype="int32"),
+                lib.layers.Embedding(20, 4, mask_zero=True),
+                lib.layers.LSTM(5),
+                lib.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+
+    theirs, ours = make(keras), make(kseq)
+    ours.set_weights(theirs.get_weights())
+    for model in (theirs, ours):
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    assert ours._trainer is not None
+    their_history = theirs.fit(
+        ids, labels, epochs=3, batch_size=8, shuffle=False, verbose=0
+    ).history
+    our_history = ours.fit(ids, labels, epochs=3, batch_size=8, shuffle=False, verbose=0).history
+    assert (
+        ours._trainer.steps._fused_loss is not None
+    )  # masked models also compute the loss from logits
+    for key in their_history:
+        np.testing.assert_allclose(our_history[key], their_history[key], rtol=1e-4)
