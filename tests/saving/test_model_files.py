@@ -49,7 +49,6 @@ def _assert_same_weights(a: Any, b: Any) -> None:
     "optimizer",
     [
         "adam",
-        "sgd",
         "nadam",
         "ftrl",
         lambda: kseq.optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
@@ -61,7 +60,6 @@ def _assert_same_weights(a: Any, b: Any) -> None:
     ],
     ids=[
         "adam",
-        "sgd",
         "nadam",
         "ftrl",
         "sgd-nesterov",
@@ -79,8 +77,8 @@ def test_fit_continues_exactly_after_save_and_load(optimizer: Any, tmp_path: Pat
     assert type(loaded.optimizer) is type(model.optimizer)
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
     assert loaded.optimizer.iterations == model.optimizer.iterations
-    _fit(model)
-    _fit(loaded)
+    _fit(model, epochs=1)
+    _fit(loaded, epochs=1)
     _assert_same_weights(loaded, model)
 
 
