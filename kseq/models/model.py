@@ -399,17 +399,11 @@ class Model(Layer):
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """Compile from :meth:`get_compile_config` output, creating the optimizer state now when the
         model is built (so that saved optimizer variables can be loaded into it)."""
+        from kseq.saving.keras_weights import build_optimizer_for
         from kseq.saving.object_config import deserialize_keras_object
 
         self.compile(**deserialize_keras_object(config))
-        trainer = self._trainer
-        if (
-            self.built
-            and trainer is not None
-            and trainer.optimizer is not None
-            and self.trainable_weights
-        ):
-            trainer._build_optimizer()
+        build_optimizer_for(self)
 
     def build_from_config(self, config: dict[str, Any] | None) -> None:
         """Build from ``get_build_config()`` output (subclassed models run one forward pass)."""

@@ -169,6 +169,29 @@ def layer_owners(model: Layer) -> list[Layer]:
     return list(seen.values())
 
 
+def build_optimizer_for(model: Any) -> bool:
+    """Create the optimizer state of a compiled, built ``model`` now (loading needs it), on the
+    device ``fit`` will train on: the model is placed there first, as ``fit`` would, so that the
+    state is not left behind on the CPU when ``fit`` later moves the model. Returns whether the
+    optimizer is built (a model without trainable weights has no optimizer state).
+
+    Example:
+        >>> import kseq
+        >>> model = kseq.Sequential([kseq.Input((2,)), kseq.layers.Dense(1)])
+        >>> model.compile(optimizer="adam", loss="mse")
+        >>> build_optimizer_for(model), model.optimizer.built
+        (True, True)
+    """
+    trainer = getattr(model, "_trainer", None)
+    optimizer = getattr(trainer, "optimizer", None)
+    if optimizer is None or not getattr(model, "built", False):
+        return False
+    if not optimizer.built and model.trainable_weights:
+        model._place(trainer.device())
+        trainer._build_optimizer()
+    return bool(optimizer.built)
+
+
 # ------------------------------------------------------------------------------- public API
 def collect(model: Layer, include_optimizer: bool = False) -> list[VarGroup]:
     """Every variable group of ``model`` with its arrays, in Keras's layout.
@@ -187,11 +210,9 @@ def collect(model: Layer, include_optimizer: bool = False) -> list[VarGroup]:
     groups = list(_layer_groups(model, ""))
     optimizer = getattr(model, "optimizer", None) if include_optimizer else None
     if optimizer is not None:
-        trainer = getattr(model, "_trainer", None)
-        if not optimizer.built and model.built and trainer is not None and model.trainable_weights:
-            # Save the state a loader will build anyway (Keras's compile_from_config builds the
-            # optimizer, then would skip a 2-variable state with a warning).
-            trainer._build_optimizer()
+        # Save the state a loader builds anyway (Keras's compile_from_config builds the optimizer,
+        # then would skip a 2-variable state with a warning).
+        build_optimizer_for(model)
         arrays = keras_optimizer_arrays(optimizer, model)
         if arrays is None:
             warnings.warn(
@@ -305,14 +326,8 @@ def _restore_optimizer(model: Any, reader: VariableReader) -> None:
     if optimizer is None or not saved:
         return
     current = keras_optimizer_arrays(optimizer, model)
-    if (
-        current is not None
-        and len(current) != len(saved)
-        and not optimizer.built
-        and getattr(model, "built", False)
-        and model._trainer is not None
-    ):
-        model._trainer._build_optimizer()  # create the state the file holds (Keras builds it too)
+    if current is not None and len(current) != len(saved) and not optimizer.built:
+        build_optimizer_for(model)  # create the state the file holds (Keras builds it too)
         current = keras_optimizer_arrays(optimizer, model)
     if current is None:
         return

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from kseq.saving.atomic import atomic_write_bytes
+from kseq.saving.keras_weights import build_optimizer_for
 from kseq.saving.torch_format import read_file_bytes, safe_torch_load
 
 __all__ = ["get_rng_state", "load_checkpoint", "save_checkpoint", "set_rng_state"]
@@ -170,8 +171,7 @@ def load_checkpoint(path: str, model: Any, restore_rng: bool = True) -> dict[str
         raise _invalid(path, "the optimizer state is not a dict.")
     model.load_state_dict(content["model"])
     if optimizer is not None and saved_optimizer is not None:
-        if not optimizer.built and getattr(model, "_trainer", None) is not None:
-            model._trainer._build_optimizer()
+        build_optimizer_for(model)
         try:
             optimizer.load_state_dict(saved_optimizer)
         except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as exc:
