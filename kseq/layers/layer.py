@@ -291,7 +291,26 @@ class Layer(nn.Module):
             self.to(dtype=self.dtype_policy.torch_variable_dtype)
         if not self._trainable:
             self.trainable = False
+        self._adopt_weights()
         self._remove_build_hook()
+
+    def _adopt_weights(self) -> None:
+        """Give this layer's own torch parameters (``linear.weight``...) Keras's variable API in
+        place (``.value``, ``.assign``, ``.numpy()``, ``.path``): they become :class:`kseq.Variable`
+        instances, still the same ``nn.Parameter`` objects in the same layout."""
+        from kseq.variables import Variable
+
+        stack: list[tuple[str, nn.Module]] = [("", self)]
+        while stack:
+            prefix, module = stack.pop()
+            for key, param in module._parameters.items():
+                if param is not None and not isinstance(param, Variable):
+                    Variable._adopt(param, name=key, path=f"{self.name}/{prefix}{key}")
+            stack.extend(
+                (f"{prefix}{name}.", child)
+                for name, child in module.named_children()
+                if not _holds_no_weights(child)
+            )
 
     def _mark_built(self) -> None:
         """For layers without weights: built at construction, as Keras's ``_build_at_init``."""
@@ -321,7 +340,12 @@ class Layer(nn.Module):
             )
         if "training" not in kwargs and _call_takes(type(self), "training"):
             kwargs["training"] = self.training
-        return self.call(*args, **kwargs)
+        # A top-level call of a Keras-style layer also starts from no losses (Keras's rule).
+        enter_model_call()
+        try:
+            return self.call(*args, **kwargs)
+        finally:
+            exit_model_call()
 
     def call(self, *args: Any, **kwargs: Any) -> Any:
         """Keras-style computation; override this *or* ``forward``."""
@@ -452,12 +476,13 @@ class Layer(nn.Module):
             self._weight_constraints.append((path, constraint, view))
 
     def _own_modules(self) -> Iterator[nn.Module]:
-        """This layer and its non-Layer descendants (child Layers report their own weights)."""
+        """This layer and its non-Layer descendants (child Layers report their own weights; metrics
+        held as attributes, as in Keras's custom train steps, hold state but no weights)."""
         stack: list[nn.Module] = [self]
         while stack:
             module = stack.pop(0)
             yield module
-            stack[0:0] = [m for m in module.children() if not isinstance(m, Layer)]
+            stack[0:0] = [m for m in module.children() if not _holds_no_weights(m)]
 
     def _own_tensors(self) -> list[Tensor]:
         """Own weights, Keras order: trainable-at-creation parameters, other parameters, buffers."""
@@ -487,6 +512,7 @@ class Layer(nn.Module):
     @property
     def weights(self) -> list[Tensor]:
         """Every weight (torch tensors, torch layout), trainable first, then sublayers' weights."""
+        self._adopt_weights()
         out = self._own_tensors()
         for child in self._sublayers():
             out.extend(child.weights)
@@ -497,6 +523,7 @@ class Layer(nn.Module):
         """The weights ``fit`` updates (empty when ``trainable`` is False)."""
         if not self.trainable:
             return []
+        self._adopt_weights()
         own = [t for t in self._own_tensors() if isinstance(t, nn.Parameter) and t.requires_grad]
         for child in self._sublayers():
             own.extend(child.trainable_weights)
@@ -595,14 +622,21 @@ class Layer(nn.Module):
 
     @property
     def losses(self) -> list[Tensor]:
-        """Current penalties: weight regularization (computed now) plus losses added during the last
-        forward pass (activity regularization, ``add_loss``), for this layer and its sublayers."""
-        out: list[Tensor] = []
-        for layer in self._flatten_layers():
+        """Current penalties, in Keras's order: the losses added during the last forward pass
+        (``add_loss``, activity regularization) by this layer then its sublayers, then the weight
+        regularization penalties (computed now)."""
+        layers = self._flatten_layers()
+        out: list[Tensor] = [loss for layer in layers for loss in layer._losses]
+        for layer in layers:
             for path, regularizer, view in layer._weight_regularizers:
                 out.append(regularizer(view(layer.get_parameter(path))))
-            out.extend(layer._losses)
         return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Losses of the last call are transient graph tensors: copies and pickles start without.
+        state = super().__getstate__()
+        state["_losses"] = []
+        return state
 
     def _clear_losses(self) -> None:
         for layer in self._flatten_layers():
@@ -704,9 +738,20 @@ def enter_model_call() -> None:
     _CALL_DEPTH[0] += 1
 
 
+def pending_losses() -> list[Layer]:
+    """Layers holding losses added during the current (or last) top-level model call."""
+    return _PENDING_LOSSES
+
+
 def exit_model_call() -> None:
     """Called by ``Sequential``/``Model.forward`` on exit (in a ``finally``)."""
     _CALL_DEPTH[0] -= 1
+
+
+def _holds_no_weights(module: nn.Module) -> bool:
+    """Child modules whose tensors are not this layer's own weights: Layers (they report their
+    own) and metrics (their state is not a weight, as in Keras)."""
+    return isinstance(module, Layer) or getattr(module, "_kseq_metric", False)
 
 
 def _identity(t: Tensor) -> Tensor:

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -124,6 +125,22 @@ class Metric(nn.Module):
         >>> c = Count(); c.update_state(None, torch.zeros(3)); int(c.result())
         3
     """
+
+    # Marks metric modules: a layer or model holding a metric does not count its state as weights.
+    _kseq_metric = True
+
+    # Set on the metrics of `compile(metrics=...)`: Keras's CompileMetrics never weights them,
+    # even when a custom train_step passes `sample_weight` to every metric of `model.metrics`.
+    _kseq_unweighted = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Metric state is never differentiated (Keras updates it with `assign`): each subclass's
+        # `update_state` runs under `torch.no_grad()`, so updating with a loss that requires grad
+        # (a custom train_step's `metric.update_state(loss)`) keeps the state out of the graph.
+        super().__init_subclass__(**kwargs)
+        update = cls.__dict__.get("update_state")
+        if update is not None and not getattr(update, "_kseq_no_grad", False):
+            cls.update_state = _state_update(update)  # type: ignore[method-assign]
 
     def __init__(self, dtype: Any = None, name: str | None = None) -> None:  # Keras order
         super().__init__()
@@ -278,6 +295,25 @@ class Metric(nn.Module):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name}>"
+
+
+def _state_update(update: Callable[..., None]) -> Callable[..., None]:
+    """``update_state`` run under ``torch.no_grad()`` (and without ``sample_weight`` for an
+    unweighted compiled metric, whose signature is ``(y_true, y_pred, sample_weight=None)``)."""
+
+    @functools.wraps(update)
+    def wrapper(self: Metric, *args: Any, **kwargs: Any) -> None:
+        if self._kseq_unweighted:
+            kwargs.pop("sample_weight", None)
+            args = args[:2]
+        if not torch.is_grad_enabled():  # the training step already disabled it: skip the context
+            update(self, *args, **kwargs)
+            return
+        with torch.no_grad():
+            update(self, *args, **kwargs)
+
+    wrapper._kseq_no_grad = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 def _constant_of(initializer: Any) -> float | None:
@@ -465,6 +501,12 @@ class MeanMetricWrapper(Mean):
             True
         """
         config = dict(config)
+        if isinstance(
+            config.get("fn"), dict
+        ):  # Keras 3 files store {"class_name": "function", ...}
+            from kseq.saving.object_config import deserialize_keras_object
+
+            config["fn"] = deserialize_keras_object(config["fn"])
         if isinstance(config.get("fn"), str):
             from kseq.metrics import get_function
 

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from kseq import activations
+from kseq.layers.layer import pending_losses
 from kseq.losses import Loss
 from kseq.metrics import Mean, Metric
 from kseq.optimizers import Optimizer
@@ -106,9 +107,8 @@ class Steps:
     # ------------------------------------------------------------------ pieces
     def _regularization(self) -> Tensor | None:
         terms = [reg(view(p)) for p, reg, view in self._weight_regularizers]
-        for layer in self._layers:
-            if layer._losses:
-                terms.extend(layer._losses)  # losses added by this step's forward pass
+        for layer in pending_losses():  # layers that called add_loss during this step's forward
+            terms.extend(layer._losses)
         if not terms:
             return None
         return torch.stack([t.reshape(()).float() for t in terms]).sum()
