@@ -75,7 +75,7 @@ def variables_digest(items: Iterable[tuple[str, np.ndarray]]) -> str:
     """
     digest = hashlib.sha256()
     for key, array in sorted(items, key=lambda kv: kv[0]):
-        array = np.array(array, order="C")
+        array = array if array.flags.c_contiguous else np.array(array, order="C")
         digest.update(f"{key}|{array.dtype.str}|{array.shape}|".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()

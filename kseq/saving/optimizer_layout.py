@@ -89,7 +89,7 @@ def _to_keras(layout: list[tuple[Any, list[Tensor], int]], slot: list[Tensor]) -
         values = slot[pos : pos + len(own)]
         pos += len(own)
         with _swapped(own, [v.detach() for v in values]):
-            out.extend(a.copy() for a in layer._get_own_weights()[:k])
+            out.extend(layer._get_own_weights()[:k])  # fresh arrays (the layer contract)
     return out
 
 
@@ -109,9 +109,10 @@ def _from_keras(
     return out
 
 
-def _plan(optimizer: Any, model: Any) -> tuple[list[Any], dict[str, Any], int] | None:
+def _plan(
+    optimizer: Any, model: Any, state: dict[str, Any]
+) -> tuple[list[Any], dict[str, Any], int] | None:
     """(layout, state_dict, number of per-param state slots), or ``None`` without a Keras form."""
-    state = optimizer.state_dict()
     params = list(getattr(optimizer, "_params", []))
     if "state" not in state or not params:
         return None
@@ -170,7 +171,7 @@ def keras_optimizer_arrays(optimizer: Any, model: Any) -> list[np.ndarray] | Non
         head.append(np.array(state["learning_rate"], dtype=np.float64))
     if not getattr(optimizer, "built", False):
         return head
-    plan = _plan(optimizer, model)
+    plan = _plan(optimizer, model, state)
     if plan is None:
         return None
     layout, state, slots = plan
@@ -204,7 +205,7 @@ def set_keras_optimizer_arrays(optimizer: Any, model: Any, arrays: list[np.ndarr
     if not getattr(optimizer, "built", False):
         optimizer.load_state_dict({**new, "state": [], "accumulators": [], "ema": []})
         return
-    plan = _plan(optimizer, model)
+    plan = _plan(optimizer, model, state)
     if plan is None:
         raise ValueError(f"Optimizer '{optimizer.name}' has no Keras-layout state to load into.")
     layout, state, slots = plan

@@ -115,7 +115,9 @@ def torch_bytes(groups: list[VarGroup], extra: dict[str, Any] | None = None) -> 
         ['layers/dense/vars/0', 'layers/dense/vars/1']
     """
     tensors: dict[str, Any] = {
-        f"{g.path}/vars/{i}" if g.path else f"vars/{i}": torch.from_numpy(np.array(a, order="C"))
+        f"{g.path}/vars/{i}" if g.path else f"vars/{i}": torch.from_numpy(
+            a if a.flags.c_contiguous else np.array(a, order="C")
+        )
         for g in groups
         for i, a in enumerate(g.arrays)
     }
