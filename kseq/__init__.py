@@ -14,6 +14,7 @@ Example:
 """
 
 from kseq import activations as activations
+from kseq import backend as backend
 from kseq import callbacks as callbacks
 from kseq import config as config
 from kseq import constraints as constraints
@@ -23,7 +24,10 @@ from kseq import losses as losses
 from kseq import metrics as metrics
 from kseq import mixed_precision as mixed_precision
 from kseq import models as models
+from kseq import ops as ops
 from kseq import optimizers as optimizers
+from kseq import preprocessing as preprocessing
+from kseq import random as random
 from kseq import regularizers as regularizers
 from kseq import saving as saving
 from kseq import utils as utils
@@ -35,6 +39,7 @@ from kseq.metrics import Metric as Metric
 from kseq.models import Model as Model
 from kseq.models import Sequential as Sequential
 from kseq.optimizers import Optimizer as Optimizer
+from kseq.variables import Variable as Variable
 
 __version__ = "0.1.0"
 version = __version__

@@ -103,11 +103,20 @@ class Variable(nn.Parameter):
             var._kseq_non_trainable = True
         return var
 
+    @classmethod
+    def _adopt(cls, param: nn.Parameter, name: str, path: str) -> Variable:
+        """Turn an existing ``nn.Parameter`` (e.g. ``nn.Linear.weight``) into a variable, in place:
+        same object, same storage, same autograd identity; only the class and Keras names change."""
+        param.__class__ = cls
+        param._keras_name = name
+        param.path = path
+        return param  # type: ignore[return-value]
+
     # ---------------------------------------------------------------- Keras face
     @property  # type: ignore[override]
     def name(self) -> str:
         """The Keras name (``"kernel"``); :attr:`path` adds the owner (``"dense/kernel"``)."""
-        return self._keras_name
+        return self.__dict__.get("_keras_name", "variable")
 
     @name.setter
     def name(self, value: str) -> None:

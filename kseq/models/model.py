@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from kseq.layers.layer import Layer, enter_model_call, exit_model_call
+from kseq.training import custom_step
 from kseq.training.trainer import Trainer
 
 
@@ -241,6 +242,112 @@ class Model(Layer):
         """Current metric values as Python floats."""
         return self._require_compiled().logs()
 
+    # ------------------------------------------------- overridable steps
+    # Keras's "Customizing what happens in fit()": override these in a subclass and `fit`/
+    # `evaluate`/`predict` call them once per batch (training/custom_step.py). The defaults run
+    # the fused step, so `super().train_step(data)` works too.
+    @custom_step.default_step
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """One training step on a batch packed as ``x``, ``(x, y)`` or ``(x, y, sample_weight)``;
+        returns the metric results. Override it to customize ``fit`` (Keras's torch guide).
+
+        Example:
+            >>> import torch, kseq
+            >>> m = kseq.Sequential([kseq.Input(shape=(2,)), kseq.layers.Dense(1)])
+            >>> m.compile(optimizer="sgd", loss="mse")
+            >>> sorted(m.train_step((torch.ones(4, 2), torch.zeros(4, 1))))
+            ['loss']
+        """
+        x, y, sample_weight = custom_step.unpack_data(data)
+        trainer = self._fused_trainer(x, y, training=True)
+        assert trainer.steps is not None
+        trainer.steps.train_step(x, y, sample_weight)
+        return custom_step.metrics_results(self.metrics)
+
+    @custom_step.default_step
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """One evaluation step on a packed batch; returns the metric results. Override it to
+        customize ``evaluate``.
+
+        Example:
+            >>> import torch, kseq
+            >>> m = kseq.Sequential([kseq.Input(shape=(2,)), kseq.layers.Dense(1)])
+            >>> m.compile(loss="mse")
+            >>> sorted(m.test_step((torch.ones(4, 2), torch.zeros(4, 1))))
+            ['loss']
+        """
+        x, y, sample_weight = custom_step.unpack_data(data)
+        trainer = self._fused_trainer(x, y, training=False)
+        assert trainer.steps is not None
+        with torch.no_grad():
+            trainer.steps.test_step(x, y, sample_weight)
+        return custom_step.metrics_results(self.metrics)
+
+    @custom_step.default_step
+    def predict_step(self, data: Any) -> Any:
+        """The model's output for one packed batch. Override it to customize ``predict``.
+
+        Example:
+            >>> import torch, kseq
+            >>> m = kseq.Sequential([kseq.Input(shape=(2,)), kseq.layers.Dense(1)])
+            >>> m.predict_step(torch.ones(3, 2)).shape
+            torch.Size([3, 1])
+        """
+        x, _, _ = custom_step.unpack_data(data)
+        return self(x)
+
+    def _fused_trainer(self, x: Any, y: Any, training: bool) -> Trainer:
+        """The compiled trainer, resolved for this batch and with its optimizer built (a custom
+        ``train_step`` calling ``super().train_step`` reaches the fused step this way)."""
+        trainer = self._require_compiled()
+        if trainer.steps is None or (y is not None and trainer.loss_fn is None):
+            trainer._resolve(_shapes(x), None if y is None else tuple(y.shape))
+        if training and trainer.optimizer is not None and not trainer.optimizer.built:
+            trainer._build_optimizer()
+        return trainer
+
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> torch.Tensor:
+        """The compiled loss of ``(y, y_pred)`` plus the model's losses (``add_loss``,
+        regularization), as Keras's ``Model.compute_loss``.
+
+        Example:
+            >>> import torch, kseq
+            >>> m = kseq.Sequential([kseq.Input(shape=(1,)), kseq.layers.Dense(1)])
+            >>> m.compile(loss="mae")
+            >>> float(m.compute_loss(y=torch.zeros(2, 1), y_pred=torch.ones(2, 1)))
+            1.0
+        """
+        return custom_step.compute_loss(self._require_compiled(), y, y_pred, sample_weight)
+
+    def compute_metrics(
+        self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
+    ) -> dict[str, Any]:
+        """Update the compiled metrics with ``(y, y_pred)`` and return every metric's result (the
+        loss tracker is updated by the step itself), as Keras's ``Model.compute_metrics``.
+
+        Example:
+            >>> import torch, kseq
+            >>> m = kseq.Sequential([kseq.Input(shape=(1,)), kseq.layers.Dense(1)])
+            >>> m.compile(loss="mse", metrics=["mae"])
+            >>> _ = m.evaluate(torch.zeros(2, 1), torch.zeros(2, 1), verbose=0)
+            >>> m.reset_metrics(); float(m.compute_metrics(None, torch.zeros(2, 1), torch.ones(2, 1))["mae"])
+            1.0
+        """
+        trainer = self._require_compiled()
+        with torch.no_grad():
+            for metric in trainer.compiled_metrics:
+                metric.update_state(y, y_pred)
+            for metric in trainer.compiled_weighted_metrics:
+                metric.update_state(y, y_pred, sample_weight)
+        return custom_step.metrics_results(self.metrics)
+
     # -------------------------------------------------------------- training
     def fit(
         self,
@@ -422,6 +529,12 @@ class Model(Layer):
         finally:
             self.train(was_training)
             exit_model_call()
+
+
+def _shapes(x: Any) -> Any:
+    from kseq.training.data import map_structure
+
+    return map_structure(lambda t: tuple(int(d) for d in t.shape), x)
 
 
 def _num_rows(x: Any) -> int:

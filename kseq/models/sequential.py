@@ -68,10 +68,12 @@ class Sequential(Model):
     # ----------------------------------------------------------------- stack
     @property
     def _stack(self) -> list[Layer]:
-        return list(self._modules.values())  # type: ignore[arg-type]
+        # The layers `add` registered ("0", "1", ...). Other modules a subclass assigns (metrics,
+        # losses, helper layers: Keras's custom-train-step models) are not part of the stack.
+        return [m for key, m in self._modules.items() if key.isdigit()]  # type: ignore[misc]
 
     def _pop_last(self) -> None:
-        del self._modules[str(len(self._modules) - 1)]
+        del self._modules[str(len(self._stack) - 1)]
         self._mask_aware = any(_produces_mask(lyr) for lyr in self._stack)
 
     def __getitem__(self, index: int) -> Layer:
@@ -131,7 +133,7 @@ class Sequential(Model):
                 f"'{layer.name}' is already the name of a layer in this model. Update the `name` argument "
                 "to pass a unique name."
             )
-        self.add_module(str(len(self._modules)), layer)
+        self.add_module(str(len(self._stack)), layer)
         self._mask_aware = any(_produces_mask(lyr) for lyr in self._stack)
         if not rebuild:
             self.built = False
@@ -318,7 +320,7 @@ class Sequential(Model):
                 return self._forward_masked(x, mask)
             layer = None
             try:
-                for layer in self._modules.values():
+                for layer in self._stack:
                     x = layer(x)
             except RuntimeError as exc:
                 raise self._runtime_error(layer, x, exc) from exc
@@ -343,7 +345,7 @@ class Sequential(Model):
         return x
 
     def _first_takes_integers(self) -> bool:
-        first = next(iter(self._modules.values()), None)
+        first = next(iter(self._stack), None)
         return bool(getattr(first, "integer_inputs", False))
 
     def _forward_masked(

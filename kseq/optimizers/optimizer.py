@@ -218,14 +218,81 @@ class Optimizer:
             elif p.grad is not None:
                 p.grad.zero_()
 
-    @torch.no_grad()
     def step(self) -> None:
         """Apply one update from the ``.grad`` of the bound tensors (Keras's ``apply``)."""
         if not self.built:
             raise ValueError(
                 "The optimizer is not built: call `optimizer.build(model.trainable_weights)` first."
             )
-        params, grads = self._present_gradients()
+        self._apply_update(*self._present_gradients())
+
+    def apply(
+        self, grads: Iterable[Any], trainable_variables: Iterable[Tensor] | None = None
+    ) -> None:
+        """Keras's ``optimizer.apply(grads, trainable_variables)``: one update from given gradients.
+
+        The first call builds the optimizer for ``trainable_variables`` (as Keras does); later
+        calls may pass any of those variables, in any order. ``None`` gradients are skipped.
+
+        Example:
+            >>> from kseq.optimizers import SGD
+            >>> w = torch.nn.Parameter(torch.ones(2))
+            >>> opt = SGD(learning_rate=0.5); opt.apply([torch.ones(2)], [w]); w.detach().tolist()
+            [0.5, 0.5]
+        """
+        grads = list(grads)
+        variables = self._params if trainable_variables is None else list(trainable_variables)
+        if len(grads) != len(variables):
+            raise ValueError(
+                f"`grads` and `trainable_variables` must have the same length. Received: "
+                f"{len(grads)} gradients for {len(variables)} variables."
+            )
+        if not self.built:
+            self.build(variables)
+        known = {id(p) for p in self._params}
+        unknown = [getattr(v, "path", tuple(v.shape)) for v in variables if id(v) not in known]
+        if unknown:
+            raise ValueError(
+                f"Unknown variable: {unknown}. This optimizer can only be called for the variables "
+                "it was originally built with. When working with a new set of variables, you "
+                "should recreate a new optimizer instance."
+            )
+        pairs = [(v, g) for v, g in zip(variables, grads, strict=True) if g is not None]
+        if not pairs:
+            raise ValueError("No gradients provided for any variable.")
+        if len(pairs) < len(variables):
+            missing = [
+                getattr(v, "path", tuple(v.shape))
+                for v, g in zip(variables, grads, strict=True)
+                if g is None
+            ]
+            warnings.warn(
+                f"Gradients do not exist for variables {missing} when minimizing the loss. If "
+                "using `model.compile()`, did you forget to provide a `loss` argument?",
+                stacklevel=2,
+            )
+        params = [v for v, _ in pairs]
+        if len(params) == len(self._params) and all(
+            a is b for a, b in zip(params, self._params, strict=True)
+        ):
+            params = self._params  # the optimizer's own list: per-parameter state needs no lookup
+        self._apply_update(params, [g for _, g in pairs])
+
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Tensor]]) -> None:
+        """Keras's ``optimizer.apply_gradients(zip(grads, vars))``.
+
+        Example:
+            >>> from kseq.optimizers import SGD
+            >>> w = torch.nn.Parameter(torch.zeros(1))
+            >>> SGD(learning_rate=1.0).apply_gradients([(torch.ones(1), w)]); w.detach().tolist()
+            [-1.0]
+        """
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
+
+    @torch.no_grad()
+    def _apply_update(self, params: list[Tensor], grads: list[Tensor]) -> None:
+        """Loss-scale division, accumulation, clipping, weight decay, update, EMA, iteration."""
         if self.loss_scale_factor is not None:
             torch._foreach_div_(grads, self.loss_scale_factor)
         if not self.gradient_accumulation_steps or self._accumulate(params, grads):

@@ -27,7 +27,7 @@ from kseq import config, losses, mixed_precision, optimizers
 from kseq import metrics as metrics_mod
 from kseq.callbacks import CallbackList, History
 from kseq.metrics import Metric
-from kseq.training import compile_utils, distributed
+from kseq.training import compile_utils, custom_step, distributed
 from kseq.training.data import (
     ArrayData,
     StreamData,
@@ -78,6 +78,8 @@ class Trainer:
         self.steps: Steps | None = None
         self._device: torch.device | None = None
         self._ddp: torch.nn.Module | None = None  # DistributedDataParallel wrapper under torchrun
+        # The dict the model's own `train_step`/`test_step` returned last (see custom_step.py).
+        self._custom_logs: dict[str, Any] | None = None
         self._output_shape: tuple[int | None, ...] | None = None
 
     # ================================================================ setup
@@ -120,12 +122,14 @@ class Trainer:
         if training and distributed.is_distributed() and self._ddp is None:
             self._ddp = distributed.wrap(model, device)
             self.steps = None  # rebuild the steps around the DDP wrapper
+        custom = custom_step.overrides(model, "train" if training else "test")
         if self.steps is None or (
             y_sample is not None and self.loss_fn is None and self.loss is not None
         ):
-            self._resolve(x_shape, None if y_sample is None else tuple(y_sample.shape), batch_size)
-        if training and self.optimizer is not None and not self.optimizer.built:
-            self._build_optimizer()
+            resolve = custom_step.resolve if custom else Trainer._resolve
+            resolve(self, x_shape, None if y_sample is None else tuple(y_sample.shape), batch_size)
+        if training and self.optimizer is not None and not self.optimizer.built and not custom:
+            self._build_optimizer()  # an overridden train_step builds it with optimizer.apply()
 
     def _resolve(
         self, x_shape: Any, y_shape: tuple[int, ...] | None, batch_size: int | None = None
@@ -153,6 +157,8 @@ class Trainer:
             compile_utils.make_log_names_unique(
                 self.compiled_metrics, self.compiled_weighted_metrics
             )
+            for m in self.compiled_metrics:
+                m._kseq_unweighted = True  # Keras never weights `metrics=` (only weighted_metrics)
             device = self._device or torch.device("cpu")
             for m in self.compiled_metrics + self.compiled_weighted_metrics:
                 m.to(device)
@@ -179,11 +185,28 @@ class Trainer:
         self.optimizer.build(weights)
 
     def reset_metrics(self) -> None:
-        for m in self.metrics:
-            m.reset_state()
+        # `model.metrics` may be overridden (Keras's custom train_step guide): reset those too.
+        seen: set[int] = set()
+        for m in [*self.metrics, *self.model.metrics]:
+            if id(m) not in seen:
+                seen.add(id(m))
+                m.reset_state()
+
+    def _step(self, kind: str) -> custom_step.StepFn:
+        """The per-batch step: the model's own ``train_step``/``test_step`` when it overrides it
+        (Keras's "customizing fit" path, see ``custom_step.py``), else the fused step."""
+        self._custom_logs = None
+        custom = custom_step.step_fn(self, kind)
+        if custom is not None:
+            return custom
+        assert self.steps is not None
+        return self.steps.train_step if kind == "train" else self.steps.test_step
 
     def logs(self) -> dict[str, float]:
         """Current metric values as Python floats, sorted by name (Keras's ``pythonify_logs``)."""
+        if self._custom_logs is not None:
+            flat = custom_step.flatten_logs(self._custom_logs)
+            return dict(sorted((k, _to_float(v)) for k, v in flat.items()))
         results: dict[str, float] = {}
         for m in self.metrics:
             value = m.result()
@@ -298,8 +321,7 @@ class Trainer:
         _move_history_before_progbar(cbs, history)
         model.stop_training = False
         batch_hooks = cbs.has_batch_hooks("train")
-        assert self.steps is not None
-        train_step = self.steps.train_step
+        train_step = self._step("train")
         epoch_iter = _EpochIterator(train, batch_size, shuffle, steps_per_epoch)
         spe = self.steps_per_execution
         model.train()
@@ -418,7 +440,6 @@ class Trainer:
     def _evaluate_loop(
         self, data: ArrayData | StreamData, batch_size: int, steps: int | None, cbs: CallbackList
     ) -> dict[str, float]:
-        assert self.steps is not None
         model = self.model
         was_training = model.training
         model.eval()
@@ -426,7 +447,7 @@ class Trainer:
         model.stop_evaluating = False
         cbs.on_test_begin()
         batch_hooks = cbs.has_batch_hooks("test")
-        test_step = self.steps.test_step
+        test_step = self._step("test")
         with torch.inference_mode():
             for step, (xb, yb, swb) in enumerate(_batches(data, batch_size, steps, shard="eval")):
                 if batch_hooks:
@@ -438,6 +459,7 @@ class Trainer:
                     break
         distributed.all_reduce_metrics(self.metrics)
         logs = self.logs()
+        self._custom_logs = None  # an overridden test_step's logs end with its loop
         cbs.on_test_end(logs)
         model.train(was_training)
         return logs
@@ -479,11 +501,12 @@ class Trainer:
         model.stop_predicting = False
         cbs.on_predict_begin()
         batch_hooks = cbs.has_batch_hooks("predict")
+        predict_step = model.predict_step if custom_step.overrides(model, "predict") else model
         with torch.inference_mode():
             for step, (xb, _, _) in enumerate(_batches(data, batch_size, steps)):
                 if batch_hooks:
                     cbs.on_predict_batch_begin(step)
-                out = model(xb)
+                out = predict_step(xb)
                 outputs.append(out)
                 if batch_hooks:
                     cbs.on_predict_batch_end(step, logs={"outputs": out})
@@ -522,10 +545,9 @@ class Trainer:
         data = self._adapter(x, y, sample_weight, class_weight, None, "train_on_batch")
         assert isinstance(data, ArrayData)
         self.prepare(data.x, data.y, training=True)
-        assert self.steps is not None
         self.reset_metrics()  # Keras reports this batch's values, not a running mean
         self.model.train()
-        self.steps.train_step(data.x, data.y, data.sample_weight)
+        self._step("train")(data.x, data.y, data.sample_weight)
         logs = self.logs()
         return logs if return_dict else self._flatten_in_order(logs)
 
@@ -535,12 +557,11 @@ class Trainer:
         data = self._adapter(x, y, sample_weight, None, None, "test_on_batch")
         assert isinstance(data, ArrayData)
         self.prepare(data.x, data.y, training=False)
-        assert self.steps is not None
         self.reset_metrics()
         was_training = self.model.training
         self.model.eval()
         with torch.inference_mode():
-            self.steps.test_step(data.x, data.y, data.sample_weight)
+            self._step("test")(data.x, data.y, data.sample_weight)
         self.model.train(was_training)
         logs = self.logs()
         return logs if return_dict else self._flatten_in_order(logs)

@@ -22,6 +22,9 @@ from kseq.utils.io import is_interactive_logging_enabled as is_interactive_loggi
 from kseq.utils.numerical import normalize as normalize
 from kseq.utils.numerical import to_categorical as to_categorical
 from kseq.utils.progbar import Progbar as Progbar
+from kseq.utils.py_dataset import PyDataset as PyDataset
+from kseq.utils.py_dataset import Sequence as Sequence
+from kseq.utils.sequence import pad_sequences as pad_sequences
 
 
 def clear_session() -> None:
