@@ -23,6 +23,7 @@ from torch import Tensor
 from kseq import config
 from kseq.metrics.confusion_utils import is_evenly_distributed, update_confusion_matrix
 from kseq.metrics.metric import DeviceConstant, Metric, divide_no_nan
+from kseq.utils.compile import eager_only
 
 CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
 SUMMATION_METHODS = ("interpolation", "majoring", "minoring")
@@ -139,7 +140,7 @@ class AUC(Metric):
         """The thresholds used for evaluating AUC (with the ``-eps``/``1 + eps`` endpoints)."""
         return list(self._thresholds)
 
-    @torch.compiler.disable  # lazily created state: built eagerly, outside any compiled graph
+    @eager_only  # lazily created state: built eagerly, outside any compiled graph
     def _build(self, shape: Any, device: torch.device | None = None) -> None:
         if self.multi_label:
             if len(shape) != 2:

@@ -21,6 +21,7 @@ from torch import Tensor
 
 from kseq import config
 from kseq.metrics.metric import Metric, check_2d_inputs
+from kseq.utils.compile import eager_only
 
 AVERAGES = (None, "micro", "macro", "weighted")
 
@@ -86,7 +87,7 @@ class FBetaScore(Metric):
         self.axis = None if average == "micro" else 0
         self._built = False
 
-    @torch.compiler.disable  # lazily created state: built eagerly, outside any compiled graph
+    @eager_only  # lazily created state: built eagerly, outside any compiled graph
     def _build(
         self, y_true_shape: tuple[int, ...], y_pred_shape: tuple[int, ...], device: Any
     ) -> None:

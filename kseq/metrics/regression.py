@@ -29,6 +29,7 @@ from kseq.losses.regression import (
     mean_squared_logarithmic_error,
 )
 from kseq.metrics.metric import Mean, MeanMetricWrapper, Metric, check_2d_inputs
+from kseq.utils.compile import eager_only
 
 
 def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Tensor:
@@ -206,7 +207,7 @@ class R2Score(Metric):
         self.num_samples = self.add_variable((), "zeros", name="num_samples")
         self._built = False
 
-    @torch.compiler.disable  # lazily created state: built eagerly, outside any compiled graph
+    @eager_only  # lazily created state: built eagerly, outside any compiled graph
     def _build(
         self, y_true_shape: tuple[int, ...], y_pred_shape: tuple[int, ...], device: Any
     ) -> None:
