@@ -393,6 +393,20 @@ class Optimizer:
                 torch._foreach_copy_(self._params, self._ema)
 
     # ------------------------------------------------------------------- state
+    @torch.no_grad()
+    def move_state(self, device: torch.device) -> None:
+        """Move the optimizer's state to ``device`` after the model's weights moved there (in
+        place: the tensors keep their identity).
+
+        Example:
+            >>> from kseq.optimizers import SGD
+            >>> w = torch.nn.Parameter(torch.ones(1)); opt = SGD(momentum=0.9); opt.build([w])
+            >>> opt.move_state(torch.device("cpu"))
+        """
+        for tensor in self._state_tensors() + self._accumulators + self._ema:
+            if tensor.device != device:
+                tensor.data = tensor.data.to(device)
+
     def _state_tensors(self) -> list[Tensor]:
         """The optimizer's own state, slot after slot (all momentums, then all velocities, ...),
         then any scalar state. ``variables`` reorders it as Keras does (``_keras_interleaved``)."""

@@ -110,6 +110,14 @@ class TorchBackedOptimizer(Optimizer):
         group.update(self._step_options(self.iterations + 1))
         self.torch_optimizer.step()
 
+    def move_state(self, device: torch.device) -> None:
+        super().move_state(device)
+        if self.torch_optimizer is not None and self.torch_optimizer.defaults.get("fused"):
+            for state in self.torch_optimizer.state.values():  # fused kernels keep `step` on device
+                step = state.get("step")
+                if isinstance(step, Tensor) and step.device != device:
+                    step.data = step.data.to(device)
+
     def _state_tensors(self) -> list[Tensor]:
         if self.torch_optimizer is None:
             return []

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -119,6 +120,8 @@ class Trainer:
             self._device = device
             for m in self.metrics:
                 m.to(device)
+            if self.optimizer is not None and self.optimizer.built:
+                self.optimizer.move_state(device)  # the model moved after training started
         if training and distributed.is_distributed() and self._ddp is None:
             self._ddp = distributed.wrap(model, device)
             self.steps = None  # rebuild the steps around the DDP wrapper
@@ -180,6 +183,10 @@ class Trainer:
         assert self.optimizer is not None
         names = {id(p): n for n, p in self.model.named_parameters()}
         weights = self.model.trainable_weights
+        if not weights:
+            # Keras trains such a model anyway (the loss is still computed and logged), warning.
+            warnings.warn("The model does not have any trainable weights.", stacklevel=4)
+            return
         for p in weights:
             p._kseq_name = names.get(id(p), "")  # type: ignore[attr-defined]
         self.optimizer.build(weights)

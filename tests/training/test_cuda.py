@@ -85,3 +85,14 @@ def test_jit_compile_on_gpu_matches_eager() -> None:
         results.append(model.get_weights())
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+def test_moving_a_trained_model_moves_its_optimizer_state() -> None:
+    model, x, y = model_and_data()
+    model.to("cpu")
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.to("cuda")
+    history = model.fit(x, y, epochs=1, verbose=0)  # Adam's moments follow the weights
+    assert np.isfinite(history.history["loss"]).all()
+    assert all(t.device.type == "cuda" for t in model.optimizer._state_tensors())
