@@ -389,15 +389,12 @@ class Sequential(Model):
 
     def _forward_logits(self, inputs: Any) -> Tensor:
         enter_model_call()
-        x = self._standardize_input(inputs)
-        if self._mask_aware:
-            try:
-                return self._forward_masked(x, None, return_logits=True)
-            finally:
-                exit_model_call()
-        layers = self._stack
-        layer = None
+        layer, x = None, inputs
         try:
+            x = self._standardize_input(inputs)
+            if self._mask_aware:
+                return self._forward_masked(x, None, return_logits=True)
+            layers = self._stack
             for layer in layers[:-1]:
                 x = layer(x)
             layer = layers[-1]
