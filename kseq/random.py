@@ -143,6 +143,18 @@ def _shape(shape: int | Sequence[int]) -> tuple[int, ...]:
     return (int(shape),) if isinstance(shape, int) else tuple(int(d) for d in shape)
 
 
+def _draw(sampler: Any, *args: Any, shape: tuple[int, ...], dtype: Any, seed: Seed) -> Tensor:
+    """``sampler(*args, size=shape, ...)`` on the default device, from the seed's generator."""
+    device = default_device()
+    return sampler(
+        *args,
+        size=shape,
+        generator=_generator(seed, device),
+        dtype=to_torch_dtype(dtype),
+        device=device,
+    )
+
+
 def normal(
     shape: Sequence[int],
     mean: float = 0.0,
@@ -156,11 +168,7 @@ def normal(
         >>> normal((2, 3), seed=1).shape
         torch.Size([2, 3])
     """
-    device = default_device()
-    return torch.normal(
-        mean, stddev, size=_shape(shape), generator=_generator(seed, device),
-        dtype=to_torch_dtype(dtype), device=device,
-    )  # fmt: skip
+    return _draw(torch.normal, mean, stddev, shape=_shape(shape), dtype=dtype, seed=seed)
 
 
 def uniform(
@@ -177,11 +185,8 @@ def uniform(
         >>> bool(((x >= 2) & (x < 3)).all())
         True
     """
-    device = default_device()
     size = _shape(shape)
-    draws = torch.rand(
-        size or (1,), generator=_generator(seed, device), dtype=to_torch_dtype(dtype), device=device
-    )
+    draws = _draw(torch.rand, shape=size or (1,), dtype=dtype, seed=seed)
     out = (maxval - minval) * draws + minval
     return out if size else out[0]
 
@@ -195,11 +200,7 @@ def randint(
         >>> x = randint((50,), 0, 3, seed=1); bool(((x >= 0) & (x < 3)).all()), x.dtype
         (True, torch.int32)
     """
-    device = default_device()
-    return torch.randint(
-        minval, maxval, _shape(shape), generator=_generator(seed, device),
-        dtype=to_torch_dtype(dtype), device=device,
-    )  # fmt: skip
+    return _draw(torch.randint, minval, maxval, shape=_shape(shape), dtype=dtype, seed=seed)
 
 
 def truncated_normal(

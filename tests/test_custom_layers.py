@@ -395,3 +395,27 @@ def test_custom_loss_matches_keras(keras: Any, loss_kind: str) -> None:
         value = loss(lib.ops.convert_to_tensor(y_true), lib.ops.convert_to_tensor(y_pred))
         values.append(np.asarray(lib.ops.convert_to_numpy(value)))
     np.testing.assert_allclose(values[1], values[0], atol=ATOL)
+
+
+@pytest.mark.keras
+def test_custom_metric_in_compile_matches_keras(keras: Any) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 20)).astype("float32")
+    y = rng.integers(0, 10, 64).astype("float32")
+    results, histories = [], []
+    keras_weights = None
+    for lib in (keras, kseq):
+        model = lib.Sequential([lib.Input(shape=(20,)), lib.layers.Dense(10, activation="softmax")])
+        if keras_weights is None:
+            keras_weights = model.get_weights()
+        model.set_weights(keras_weights)
+        model.compile(
+            optimizer="rmsprop",
+            loss="sparse_categorical_crossentropy",
+            metrics=[make_metric(lib)()],
+        )
+        results.append(model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True))
+        histories.append(quiet(model.fit, x, y, batch_size=16, epochs=2, shuffle=False).history)
+    assert results[1] == pytest.approx(results[0], abs=ATOL)
+    for key, values in histories[0].items():
+        np.testing.assert_allclose(histories[1][key], values, atol=ATOL, err_msg=key)

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from kseq.ops._wrap import binary_op
 from kseq.ops.core import as_tensor_like, convert_to_tensor, operands
 from kseq.ops.dtypes import result_type, to_torch_dtype
 
@@ -69,14 +70,7 @@ def _promoted(
     return a.to(dtype), b.to(dtype), dtype
 
 
-def add(x1: Any, x2: Any) -> Tensor:
-    """``x1 + x2``.
-
-    Example:
-        >>> add(torch.ones(2), 1)
-        tensor([2., 2.])
-    """
-    return torch.add(*operands(x1, x2))
+add = binary_op(torch.add, "add", "``x1 + x2``.", "add(torch.ones(2), 1)", "tensor([2., 2.])")  # fmt: skip
 
 
 def subtract(x1: Any, x2: Any) -> Tensor:
@@ -94,34 +88,13 @@ def subtract(x1: Any, x2: Any) -> Tensor:
     return torch.subtract(a, b)
 
 
-def multiply(x1: Any, x2: Any) -> Tensor:
-    """``x1 * x2``.
-
-    Example:
-        >>> multiply(torch.tensor([1.0, 2.0]), 3)
-        tensor([3., 6.])
-    """
-    return torch.multiply(*operands(x1, x2))
+multiply = binary_op(torch.multiply, "multiply", "``x1 * x2``.", "multiply(torch.tensor([1.0, 2.0]), 3)", "tensor([3., 6.])")  # fmt: skip
 
 
-def divide(x1: Any, x2: Any) -> Tensor:
-    """True division ``x1 / x2`` (integers give floats).
-
-    Example:
-        >>> divide(torch.tensor([1, 2], dtype=torch.int32), 2)
-        tensor([0.5000, 1.0000])
-    """
-    return torch.divide(*operands(x1, x2, raw_scalars=True))
+divide = binary_op(torch.divide, "divide", "True division ``x1 / x2`` (integers give floats).", "divide(torch.tensor([1, 2], dtype=torch.int32), 2)", "tensor([0.5000, 1.0000])", raw_scalars=True)  # fmt: skip
 
 
-def true_divide(x1: Any, x2: Any) -> Tensor:
-    """Alias of :func:`divide`.
-
-    Example:
-        >>> true_divide(1.0, torch.tensor([4.0]))
-        tensor([0.2500])
-    """
-    return divide(x1, x2)
+true_divide = binary_op(torch.divide, "true_divide", "Alias of :func:`divide`.", "true_divide(1.0, torch.tensor([4.0]))", "tensor([0.2500])", raw_scalars=True)  # fmt: skip
 
 
 def floor_divide(x1: Any, x2: Any) -> Tensor:
@@ -162,14 +135,7 @@ def mod(x1: Any, x2: Any) -> Tensor:
     return torch.remainder(a, b)
 
 
-def power(x1: Any, x2: Any) -> Tensor:
-    """``x1 ** x2``.
-
-    Example:
-        >>> power(torch.tensor([2, 3], dtype=torch.int32), 2)
-        tensor([4, 9], dtype=torch.int32)
-    """
-    return torch.pow(*operands(x1, x2))
+power = binary_op(torch.pow, "power", "``x1 ** x2``.", "power(torch.tensor([2, 3], dtype=torch.int32), 2)", "tensor([4, 9], dtype=torch.int32)")  # fmt: skip
 
 
 def maximum(x1: Any, x2: Any) -> Tensor:
@@ -216,64 +182,22 @@ def logaddexp(x1: Any, x2: Any) -> Tensor:
     return torch.logaddexp(a, b)
 
 
-def equal(x1: Any, x2: Any) -> Tensor:
-    """``x1 == x2``.
-
-    Example:
-        >>> equal(torch.tensor([1, 2]), 2)
-        tensor([False,  True])
-    """
-    return torch.eq(*operands(x1, x2, raw_scalars=True))
+equal = binary_op(torch.eq, "equal", "``x1 == x2``.", "equal(torch.tensor([1, 2]), 2)", "tensor([False,  True])", raw_scalars=True)  # fmt: skip
 
 
-def not_equal(x1: Any, x2: Any) -> Tensor:
-    """``x1 != x2``.
-
-    Example:
-        >>> not_equal(torch.tensor([1, 2]), 2)
-        tensor([ True, False])
-    """
-    return torch.ne(*operands(x1, x2, raw_scalars=True))
+not_equal = binary_op(torch.ne, "not_equal", "``x1 != x2``.", "not_equal(torch.tensor([1, 2]), 2)", "tensor([ True, False])", raw_scalars=True)  # fmt: skip
 
 
-def greater(x1: Any, x2: Any) -> Tensor:
-    """``x1 > x2``.
-
-    Example:
-        >>> greater(torch.tensor([1.0, 3.0]), 2)
-        tensor([False,  True])
-    """
-    return torch.gt(*operands(x1, x2, raw_scalars=True))
+greater = binary_op(torch.gt, "greater", "``x1 > x2``.", "greater(torch.tensor([1.0, 3.0]), 2)", "tensor([False,  True])", raw_scalars=True)  # fmt: skip
 
 
-def greater_equal(x1: Any, x2: Any) -> Tensor:
-    """``x1 >= x2``.
-
-    Example:
-        >>> greater_equal(torch.tensor([1.0, 2.0]), 2)
-        tensor([False,  True])
-    """
-    return torch.ge(*operands(x1, x2, raw_scalars=True))
+greater_equal = binary_op(torch.ge, "greater_equal", "``x1 >= x2``.", "greater_equal(torch.tensor([1.0, 2.0]), 2)", "tensor([False,  True])", raw_scalars=True)  # fmt: skip
 
 
-def less(x1: Any, x2: Any) -> Tensor:
-    """``x1 < x2``.
-
-    Example:
-        >>> less(torch.tensor([1.0, 3.0]), 2)
-        tensor([ True, False])
-    """
-    return torch.lt(*operands(x1, x2, raw_scalars=True))
+less = binary_op(torch.lt, "less", "``x1 < x2``.", "less(torch.tensor([1.0, 3.0]), 2)", "tensor([ True, False])", raw_scalars=True)  # fmt: skip
 
 
-def less_equal(x1: Any, x2: Any) -> Tensor:
-    """``x1 <= x2``.
-
-    Example:
-        >>> less_equal(torch.tensor([2.0, 3.0]), 2)
-        tensor([ True, False])
-    """
-    return torch.le(*operands(x1, x2, raw_scalars=True))
+less_equal = binary_op(torch.le, "less_equal", "``x1 <= x2``.", "less_equal(torch.tensor([2.0, 3.0]), 2)", "tensor([ True, False])", raw_scalars=True)  # fmt: skip
 
 
 def logical_and(x1: Any, x2: Any) -> Tensor:

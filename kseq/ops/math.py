@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from kseq import config
+from kseq.ops._wrap import unary_op
 from kseq.ops.core import as_tensor_like, convert_to_tensor
 from kseq.ops.dtypes import result_type, to_torch_dtype
 
@@ -64,19 +65,6 @@ __all__ = [
 ]
 
 
-def _elementwise(
-    fn: Callable[[Tensor], Tensor], name: str, summary: str, example: str, result: str
-) -> Callable[[Any], Tensor]:
-    """A Keras op that applies ``fn`` to ``convert_to_tensor(x)``, with a runnable docstring."""
-
-    def op(x: Any) -> Tensor:
-        return fn(convert_to_tensor(x))
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"{summary}\n\n    Example:\n        >>> {example}\n        {result}\n    "
-    return op
-
-
 def _float_input(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
     """``fn`` applied to integers/booleans cast to ``floatx()`` first (Keras's ``exp`` family)."""
 
@@ -95,37 +83,37 @@ def _keep_bool(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
     return apply
 
 
-abs = _elementwise(_keep_bool(torch.abs), "abs", "Absolute value.", "abs(torch.tensor([-1.5, 2.0]))", "tensor([1.5000, 2.0000])")  # fmt: skip
-absolute = _elementwise(_keep_bool(torch.abs), "absolute", "Alias of :func:`abs`.", "absolute(-2)", "tensor(2, dtype=torch.int32)")  # fmt: skip
-negative = _elementwise(torch.negative, "negative", "``-x``.", "negative(torch.tensor([1.0, -2.0]))", "tensor([-1.,  2.])")  # fmt: skip
-reciprocal = _elementwise(torch.reciprocal, "reciprocal", "``1 / x``.", "reciprocal(torch.tensor([2.0]))", "tensor([0.5000])")  # fmt: skip
-rsqrt = _elementwise(torch.rsqrt, "rsqrt", "``1 / sqrt(x)``.", "rsqrt(torch.tensor([4.0]))", "tensor([0.5000])")  # fmt: skip
-exp = _elementwise(_float_input(torch.exp), "exp", "``e ** x`` (integers become ``floatx()``).", "exp(torch.tensor([0, 1]))", "tensor([1.0000, 2.7183])")  # fmt: skip
-exp2 = _elementwise(_float_input(torch.exp2), "exp2", "``2 ** x`` (integers become ``floatx()``).", "exp2(torch.tensor([3]))", "tensor([8.])")  # fmt: skip
-expm1 = _elementwise(_float_input(torch.expm1), "expm1", "``exp(x) - 1``, accurate near 0.", "expm1(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
-log = _elementwise(torch.log, "log", "Natural logarithm.", "log(torch.tensor([1.0]))", "tensor([0.])")  # fmt: skip
-log2 = _elementwise(torch.log2, "log2", "Base-2 logarithm.", "log2(torch.tensor([8.0]))", "tensor([3.])")  # fmt: skip
-log10 = _elementwise(torch.log10, "log10", "Base-10 logarithm.", "log10(torch.tensor([100.0]))", "tensor([2.])")  # fmt: skip
-log1p = _elementwise(torch.log1p, "log1p", "``log(1 + x)``, accurate near 0.", "log1p(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
-sign = _elementwise(torch.sign, "sign", "-1, 0 or 1 by the sign of ``x``.", "sign(torch.tensor([-3.0, 0.0, 2.0]))", "tensor([-1.,  0.,  1.])")  # fmt: skip
-trunc = _elementwise(_keep_bool(torch.trunc), "trunc", "Round toward zero.", "trunc(torch.tensor([-1.7, 1.7]))", "tensor([-1.,  1.])")  # fmt: skip
-sin = _elementwise(torch.sin, "sin", "Sine.", "sin(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
-cos = _elementwise(torch.cos, "cos", "Cosine.", "cos(torch.tensor([0.0]))", "tensor([1.])")  # fmt: skip
-tan = _elementwise(torch.tan, "tan", "Tangent.", "tan(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
-arcsin = _elementwise(torch.arcsin, "arcsin", "Inverse sine.", "arcsin(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
-arccos = _elementwise(torch.arccos, "arccos", "Inverse cosine.", "arccos(torch.tensor([1.0]))", "tensor([0.])")  # fmt: skip
-arctan = _elementwise(torch.arctan, "arctan", "Inverse tangent.", "arctan(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
-sinh = _elementwise(torch.sinh, "sinh", "Hyperbolic sine.", "sinh(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
-cosh = _elementwise(torch.cosh, "cosh", "Hyperbolic cosine.", "cosh(torch.tensor([0.0]))", "tensor([1.])")  # fmt: skip
-tanh = _elementwise(torch.tanh, "tanh", "Hyperbolic tangent.", "tanh(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
-arcsinh = _elementwise(torch.arcsinh, "arcsinh", "Inverse hyperbolic sine.", "arcsinh(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
-arccosh = _elementwise(torch.arccosh, "arccosh", "Inverse hyperbolic cosine.", "arccosh(torch.tensor([1.0]))", "tensor([0.])")  # fmt: skip
-arctanh = _elementwise(torch.arctanh, "arctanh", "Inverse hyperbolic tangent.", "arctanh(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
-erf = _elementwise(torch.erf, "erf", "The error function.", "erf(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
-isnan = _elementwise(torch.isnan, "isnan", "Whether each entry is NaN.", "isnan(torch.tensor([float('nan'), 1.0]))", "tensor([ True, False])")  # fmt: skip
-isinf = _elementwise(torch.isinf, "isinf", "Whether each entry is infinite.", "isinf(torch.tensor([float('inf'), 1.0]))", "tensor([ True, False])")  # fmt: skip
-isfinite = _elementwise(torch.isfinite, "isfinite", "Whether each entry is finite.", "isfinite(torch.tensor([float('inf'), 1.0]))", "tensor([False,  True])")  # fmt: skip
-logical_not = _elementwise(torch.logical_not, "logical_not", "Element-wise logical NOT.", "logical_not(torch.tensor([True, False]))", "tensor([False,  True])")  # fmt: skip
+abs = unary_op(_keep_bool(torch.abs), "abs", "Absolute value.", "abs(torch.tensor([-1.5, 2.0]))", "tensor([1.5000, 2.0000])")  # fmt: skip
+absolute = unary_op(_keep_bool(torch.abs), "absolute", "Alias of :func:`abs`.", "absolute(-2)", "tensor(2, dtype=torch.int32)")  # fmt: skip
+negative = unary_op(torch.negative, "negative", "``-x``.", "negative(torch.tensor([1.0, -2.0]))", "tensor([-1.,  2.])")  # fmt: skip
+reciprocal = unary_op(torch.reciprocal, "reciprocal", "``1 / x``.", "reciprocal(torch.tensor([2.0]))", "tensor([0.5000])")  # fmt: skip
+rsqrt = unary_op(torch.rsqrt, "rsqrt", "``1 / sqrt(x)``.", "rsqrt(torch.tensor([4.0]))", "tensor([0.5000])")  # fmt: skip
+exp = unary_op(_float_input(torch.exp), "exp", "``e ** x`` (integers become ``floatx()``).", "exp(torch.tensor([0, 1]))", "tensor([1.0000, 2.7183])")  # fmt: skip
+exp2 = unary_op(_float_input(torch.exp2), "exp2", "``2 ** x`` (integers become ``floatx()``).", "exp2(torch.tensor([3]))", "tensor([8.])")  # fmt: skip
+expm1 = unary_op(_float_input(torch.expm1), "expm1", "``exp(x) - 1``, accurate near 0.", "expm1(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
+log = unary_op(torch.log, "log", "Natural logarithm.", "log(torch.tensor([1.0]))", "tensor([0.])")  # fmt: skip
+log2 = unary_op(torch.log2, "log2", "Base-2 logarithm.", "log2(torch.tensor([8.0]))", "tensor([3.])")  # fmt: skip
+log10 = unary_op(torch.log10, "log10", "Base-10 logarithm.", "log10(torch.tensor([100.0]))", "tensor([2.])")  # fmt: skip
+log1p = unary_op(torch.log1p, "log1p", "``log(1 + x)``, accurate near 0.", "log1p(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
+sign = unary_op(torch.sign, "sign", "-1, 0 or 1 by the sign of ``x``.", "sign(torch.tensor([-3.0, 0.0, 2.0]))", "tensor([-1.,  0.,  1.])")  # fmt: skip
+trunc = unary_op(_keep_bool(torch.trunc), "trunc", "Round toward zero.", "trunc(torch.tensor([-1.7, 1.7]))", "tensor([-1.,  1.])")  # fmt: skip
+sin = unary_op(torch.sin, "sin", "Sine.", "sin(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
+cos = unary_op(torch.cos, "cos", "Cosine.", "cos(torch.tensor([0.0]))", "tensor([1.])")  # fmt: skip
+tan = unary_op(torch.tan, "tan", "Tangent.", "tan(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
+arcsin = unary_op(torch.arcsin, "arcsin", "Inverse sine.", "arcsin(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
+arccos = unary_op(torch.arccos, "arccos", "Inverse cosine.", "arccos(torch.tensor([1.0]))", "tensor([0.])")  # fmt: skip
+arctan = unary_op(torch.arctan, "arctan", "Inverse tangent.", "arctan(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
+sinh = unary_op(torch.sinh, "sinh", "Hyperbolic sine.", "sinh(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
+cosh = unary_op(torch.cosh, "cosh", "Hyperbolic cosine.", "cosh(torch.tensor([0.0]))", "tensor([1.])")  # fmt: skip
+tanh = unary_op(torch.tanh, "tanh", "Hyperbolic tangent.", "tanh(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
+arcsinh = unary_op(torch.arcsinh, "arcsinh", "Inverse hyperbolic sine.", "arcsinh(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
+arccosh = unary_op(torch.arccosh, "arccosh", "Inverse hyperbolic cosine.", "arccosh(torch.tensor([1.0]))", "tensor([0.])")  # fmt: skip
+arctanh = unary_op(torch.arctanh, "arctanh", "Inverse hyperbolic tangent.", "arctanh(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
+erf = unary_op(torch.erf, "erf", "The error function.", "erf(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
+isnan = unary_op(torch.isnan, "isnan", "Whether each entry is NaN.", "isnan(torch.tensor([float('nan'), 1.0]))", "tensor([ True, False])")  # fmt: skip
+isinf = unary_op(torch.isinf, "isinf", "Whether each entry is infinite.", "isinf(torch.tensor([float('inf'), 1.0]))", "tensor([ True, False])")  # fmt: skip
+isfinite = unary_op(torch.isfinite, "isfinite", "Whether each entry is finite.", "isfinite(torch.tensor([float('inf'), 1.0]))", "tensor([False,  True])")  # fmt: skip
+logical_not = unary_op(torch.logical_not, "logical_not", "Element-wise logical NOT.", "logical_not(torch.tensor([True, False]))", "tensor([False,  True])")  # fmt: skip
 
 
 def square(x: Any) -> Tensor:
@@ -157,26 +145,15 @@ def _rounded_dtype(x: Tensor) -> torch.dtype:
     return to_torch_dtype(result_type(x.dtype, float))
 
 
-def floor(x: Any) -> Tensor:
-    """Round toward minus infinity (integers become floats, as in Keras).
+def _rounded(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    def apply(x: Tensor) -> Tensor:
+        return fn(x.to(_rounded_dtype(x)))
 
-    Example:
-        >>> floor(torch.tensor([-1.5, 1.5]))
-        tensor([-2.,  1.])
-    """
-    x = convert_to_tensor(x)
-    return torch.floor(x.to(_rounded_dtype(x)))
+    return apply
 
 
-def ceil(x: Any) -> Tensor:
-    """Round toward plus infinity (integers become floats, as in Keras).
-
-    Example:
-        >>> ceil(torch.tensor([-1.5, 1.5]))
-        tensor([-1.,  2.])
-    """
-    x = convert_to_tensor(x)
-    return torch.ceil(x.to(_rounded_dtype(x)))
+floor = unary_op(_rounded(torch.floor), "floor", "Round toward minus infinity (integers become floats, as in Keras).", "floor(torch.tensor([-1.5, 1.5]))", "tensor([-2.,  1.])")  # fmt: skip
+ceil = unary_op(_rounded(torch.ceil), "ceil", "Round toward plus infinity (integers become floats, as in Keras).", "ceil(torch.tensor([-1.5, 1.5]))", "tensor([-1.,  2.])")  # fmt: skip
 
 
 def round(x: Any, decimals: int = 0) -> Tensor:

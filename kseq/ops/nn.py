@@ -27,6 +27,7 @@ from torch import Tensor
 from kseq import activations, config
 from kseq.layers.conv_utils import flat_pads, same_padding, standardize_tuple
 from kseq.losses import probabilistic
+from kseq.ops._wrap import unary_op
 from kseq.ops.core import as_tensor_like, convert_to_tensor
 from kseq.ops.dtypes import to_torch_dtype
 
@@ -61,44 +62,16 @@ __all__ = [
 ]
 
 
-def relu(x: Any) -> Tensor:
-    """``max(x, 0)``.
-
-    Example:
-        >>> relu(torch.tensor([-1.0, 2.0]))
-        tensor([0., 2.])
-    """
-    return activations.relu(convert_to_tensor(x))
+relu = unary_op(activations.relu, "relu", "``max(x, 0)``.", "relu(torch.tensor([-1.0, 2.0]))", "tensor([0., 2.])")  # fmt: skip
 
 
-def relu6(x: Any) -> Tensor:
-    """``min(max(x, 0), 6)``.
-
-    Example:
-        >>> relu6(torch.tensor([-1.0, 8.0]))
-        tensor([0., 6.])
-    """
-    return activations.relu6(convert_to_tensor(x))
+relu6 = unary_op(activations.relu6, "relu6", "``min(max(x, 0), 6)``.", "relu6(torch.tensor([-1.0, 8.0]))", "tensor([0., 6.])")  # fmt: skip
 
 
-def sigmoid(x: Any) -> Tensor:
-    """``1 / (1 + exp(-x))``.
-
-    Example:
-        >>> sigmoid(torch.tensor([0.0]))
-        tensor([0.5000])
-    """
-    return activations.sigmoid(convert_to_tensor(x))
+sigmoid = unary_op(activations.sigmoid, "sigmoid", "``1 / (1 + exp(-x))``.", "sigmoid(torch.tensor([0.0]))", "tensor([0.5000])")  # fmt: skip
 
 
-def silu(x: Any) -> Tensor:
-    """``x * sigmoid(x)``.
-
-    Example:
-        >>> silu(torch.tensor([0.0]))
-        tensor([0.])
-    """
-    return activations.silu(convert_to_tensor(x))
+silu = unary_op(activations.silu, "silu", "``x * sigmoid(x)``.", "silu(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
 
 
 swish = silu
@@ -124,34 +97,13 @@ def elu(x: Any, alpha: float = 1.0) -> Tensor:
     return activations.elu(convert_to_tensor(x), alpha)
 
 
-def selu(x: Any) -> Tensor:
-    """Scaled ELU with the self-normalizing constants.
-
-    Example:
-        >>> selu(torch.tensor([0.0]))
-        tensor([0.])
-    """
-    return activations.selu(convert_to_tensor(x))
+selu = unary_op(activations.selu, "selu", "Scaled ELU with the self-normalizing constants.", "selu(torch.tensor([0.0]))", "tensor([0.])")  # fmt: skip
 
 
-def softplus(x: Any) -> Tensor:
-    """``log(1 + exp(x))``.
-
-    Example:
-        >>> softplus(torch.tensor([0.0]))
-        tensor([0.6931])
-    """
-    return activations.softplus(convert_to_tensor(x))
+softplus = unary_op(activations.softplus, "softplus", "``log(1 + exp(x))``.", "softplus(torch.tensor([0.0]))", "tensor([0.6931])")  # fmt: skip
 
 
-def softsign(x: Any) -> Tensor:
-    """``x / (1 + |x|)``.
-
-    Example:
-        >>> softsign(torch.tensor([1.0]))
-        tensor([0.5000])
-    """
-    return activations.softsign(convert_to_tensor(x))
+softsign = unary_op(activations.softsign, "softsign", "``x / (1 + |x|)``.", "softsign(torch.tensor([1.0]))", "tensor([0.5000])")  # fmt: skip
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.2) -> Tensor:
@@ -164,37 +116,16 @@ def leaky_relu(x: Any, negative_slope: float = 0.2) -> Tensor:
     return activations.leaky_relu(convert_to_tensor(x), negative_slope)
 
 
-def hard_sigmoid(x: Any) -> Tensor:
-    """``relu6(x + 3) / 6``.
-
-    Example:
-        >>> hard_sigmoid(torch.tensor([0.0]))
-        tensor([0.5000])
-    """
-    return activations.hard_sigmoid(convert_to_tensor(x))
+hard_sigmoid = unary_op(activations.hard_sigmoid, "hard_sigmoid", "``relu6(x + 3) / 6``.", "hard_sigmoid(torch.tensor([0.0]))", "tensor([0.5000])")  # fmt: skip
 
 
-def hard_silu(x: Any) -> Tensor:
-    """``x * hard_sigmoid(x)``.
-
-    Example:
-        >>> hard_silu(torch.tensor([3.0]))
-        tensor([3.])
-    """
-    return activations.hard_silu(convert_to_tensor(x))
+hard_silu = unary_op(activations.hard_silu, "hard_silu", "``x * hard_sigmoid(x)``.", "hard_silu(torch.tensor([3.0]))", "tensor([3.])")  # fmt: skip
 
 
 hard_swish = hard_silu
 
 
-def log_sigmoid(x: Any) -> Tensor:
-    """``log(sigmoid(x))``, computed stably.
-
-    Example:
-        >>> log_sigmoid(torch.tensor([0.0]))
-        tensor([-0.6931])
-    """
-    return activations.log_sigmoid(convert_to_tensor(x))
+log_sigmoid = unary_op(activations.log_sigmoid, "log_sigmoid", "``log(sigmoid(x))``, computed stably.", "log_sigmoid(torch.tensor([0.0]))", "tensor([-0.6931])")  # fmt: skip
 
 
 def _over_axes(fn: Any, x: Any, axis: int | Sequence[int] | None, name: str) -> Tensor:

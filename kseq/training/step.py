@@ -172,6 +172,8 @@ class Steps:
         assert optimizer is not None
         with self.precision.autocast():
             loss, _ = self._forward_loss_train(x, y, sample_weight)
+        if not optimizer.built:  # no trainable weights (Keras warns once and trains nothing)
+            return
         optimizer.zero_grad()
         self.precision.scale(optimizer.scale_loss(loss)).backward()
         if self.precision.unscale_and_check(optimizer._params):
