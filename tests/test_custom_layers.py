@@ -419,3 +419,28 @@ def test_custom_metric_in_compile_matches_keras(keras: Any) -> None:
     assert results[1] == pytest.approx(results[0], abs=ATOL)
     for key, values in histories[0].items():
         np.testing.assert_allclose(histories[1][key], values, atol=ATOL, err_msg=key)
+
+
+@pytest.mark.cuda
+def test_custom_layer_loss_and_metric_step_on_cuda_has_no_host_sync() -> None:
+    function, _ = make_losses(kseq)
+    model = kseq.Sequential(
+        [
+            kseq.Input(shape=(3,)),
+            make_layer(kseq)(units=4),
+            kseq.layers.Dense(4, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss=function, metrics=[make_metric(kseq)()])
+    y = np.eye(4, dtype="float32")[np.arange(16) % 4]
+    model.fit(X, y, batch_size=8, verbose=0)  # warm-up: build, place, optimizer state
+    trainer = model._trainer
+    batches = list(trainer._adapter(X, y, None, None, 8, "fit").batches(8, shuffle=True))
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for xb, yb, swb in batches:
+            trainer.steps.train_step(xb, yb, swb)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert model.layers[0].total.device.type == "cuda"

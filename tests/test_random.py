@@ -138,3 +138,17 @@ def test_bad_seeds_are_rejected_with_the_allowed_kinds() -> None:
         random.normal((2,), seed=1.5)
     with pytest.raises(ValueError, match="Argument `seed` must be an integer"):
         random.SeedGenerator("7")
+
+
+@pytest.mark.cuda
+def test_seeded_draws_on_cuda_are_reproducible_and_sync_free() -> None:
+    gen = random.SeedGenerator(1)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        a = random.normal((3,), seed=5)
+        b = random.dropout(torch.ones(8, device="cuda"), 0.5, seed=gen)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert a.device.type == "cuda" and b.device.type == "cuda"
+    assert torch.equal(a, random.normal((3,), seed=5))

@@ -102,3 +102,21 @@ def test_conv_rejects_channel_mismatch() -> None:
         ValueError, match=r"Input channels \(3\) must be divisible by kernel input channels \(2\)"
     ):
         ops.conv(np.zeros((1, 4, 4, 3), "float32"), np.zeros((3, 3, 2, 4), "float32"))
+
+
+@pytest.mark.cuda
+def test_ops_with_python_numbers_on_cuda_tensors_never_sync() -> None:
+    x = torch.rand(4, 3, device="cuda")
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        outs = [
+            ops.add(x, 1), ops.maximum(x, 0.5), ops.where(x > 0.5, x, 0.0),
+            ops.clip(ops.cast(x * 10, "int32"), 0, 5), ops.add(x > 0.5, 1), ops.power(x, 2),
+            ops.divide_no_nan(x, 0.0), ops.mean(ops.square(x - 0.5), axis=-1),
+            ops.one_hot(ops.argmax(x, axis=1), 3), ops.take(x, torch.tensor([2, -1], device="cuda"), axis=1),
+            ops.softmax(x, axis=None), ops.logsumexp(x, axis=1),
+        ]  # fmt: skip
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert all(out.device.type == "cuda" for out in outs)
