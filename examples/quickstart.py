@@ -21,7 +21,9 @@ from kseq.models import Sequential
 def main() -> float:
     keras.utils.set_random_seed(42)
     x, y = load_breast_cancer(return_X_y=True)
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=42, stratify=y)
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=0.2, random_state=42, stratify=y
+    )
     mean, std = x_train.mean(axis=0), x_train.std(axis=0)
     x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
 

@@ -40,11 +40,19 @@ def make_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def hand_loop(x_np: np.ndarray, y_np: np.ndarray, epochs: int, batch_size: int, device: str,
-              with_accuracy: bool) -> float:
+def hand_loop(
+    x_np: np.ndarray,
+    y_np: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    device: str,
+    with_accuracy: bool,
+) -> float:
     """A careful hand-written training loop. Returns seconds spent in the epochs."""
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)).to(device)
+    model = nn.Sequential(
+        nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
+    ).to(device)
     fused = {"fused": True} if device != "mps" else {}
     try:
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7, **fused)
@@ -76,21 +84,41 @@ def hand_loop(x_np: np.ndarray, y_np: np.ndarray, epochs: int, batch_size: int, 
     return time.perf_counter() - start
 
 
-def kseq_fit(x_np: np.ndarray, y_np: np.ndarray, epochs: int, batch_size: int, device: str,
-             with_accuracy: bool, jit: bool = False) -> float:
+def kseq_fit(
+    x_np: np.ndarray,
+    y_np: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    device: str,
+    with_accuracy: bool,
+    jit: bool = False,
+) -> float:
     import kseq
 
     kseq.utils.set_random_seed(0)
-    model = kseq.Sequential([
-        kseq.Input(shape=(20,)),
-        kseq.layers.Dense(64, activation="relu"),
-        kseq.layers.Dense(64, activation="relu"),
-        kseq.layers.Dense(1, activation="sigmoid"),
-    ]).to(device)
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"] if with_accuracy else None,
-                  jit_compile=jit)
+    model = kseq.Sequential(
+        [
+            kseq.Input(shape=(20,)),
+            kseq.layers.Dense(64, activation="relu"),
+            kseq.layers.Dense(64, activation="relu"),
+            kseq.layers.Dense(1, activation="sigmoid"),
+        ]
+    ).to(device)
+    model.compile(
+        optimizer="adam",
+        loss="binary_crossentropy",
+        metrics=["accuracy"] if with_accuracy else None,
+        jit_compile=jit,
+    )
     # Warm-up outside the timed region (builds the optimizer, allocates state), like the others.
-    model.fit(x_np[:batch_size], y_np[:batch_size], batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+    model.fit(
+        x_np[:batch_size],
+        y_np[:batch_size],
+        batch_size=batch_size,
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+    )
     _sync(device)
     start = time.perf_counter()
     model.fit(x_np, y_np, batch_size=batch_size, epochs=epochs, verbose=0)
@@ -98,19 +126,38 @@ def kseq_fit(x_np: np.ndarray, y_np: np.ndarray, epochs: int, batch_size: int, d
     return time.perf_counter() - start
 
 
-def keras_fit(x_np: np.ndarray, y_np: np.ndarray, epochs: int, batch_size: int, device: str,
-              with_accuracy: bool) -> float:
+def keras_fit(
+    x_np: np.ndarray,
+    y_np: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    device: str,
+    with_accuracy: bool,
+) -> float:
     import keras
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input(shape=(20,)),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"] if with_accuracy else None)
-    model.fit(x_np[:batch_size], y_np[:batch_size], batch_size=batch_size, epochs=1, verbose=0, shuffle=False)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(20,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(
+        optimizer="adam",
+        loss="binary_crossentropy",
+        metrics=["accuracy"] if with_accuracy else None,
+    )
+    model.fit(
+        x_np[:batch_size],
+        y_np[:batch_size],
+        batch_size=batch_size,
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+    )
     _sync(device)
     start = time.perf_counter()
     model.fit(x_np, y_np, batch_size=batch_size, epochs=epochs, verbose=0)
@@ -124,32 +171,45 @@ def _sync(device: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--samples", type=int, default=8192)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-keras", action="store_true")
-    parser.add_argument("--jit", action="store_true", help="also time kseq with compile(jit_compile=True)")
+    parser.add_argument(
+        "--jit", action="store_true", help="also time kseq with compile(jit_compile=True)"
+    )
     args = parser.parse_args()
 
     x, y = make_data(args.samples)
     with_keras = not args.no_keras and importlib.util.find_spec("keras") is not None
-    print(f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}, "
-          f"{args.samples} samples x {args.epochs} epochs, batch {args.batch_size}, {args.repeats} repeats")
+    print(
+        f"torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}, "
+        f"{args.samples} samples x {args.epochs} epochs, batch {args.batch_size}, {args.repeats} repeats"
+    )
     for with_accuracy in (False, True):
         contenders: dict[str, Callable[[], float]] = {
-            "hand-written torch": lambda a=with_accuracy: hand_loop(x, y, args.epochs, args.batch_size, args.device, a),
-            "kseq fit": lambda a=with_accuracy: kseq_fit(x, y, args.epochs, args.batch_size, args.device, a),
+            "hand-written torch": lambda a=with_accuracy: hand_loop(
+                x, y, args.epochs, args.batch_size, args.device, a
+            ),
+            "kseq fit": lambda a=with_accuracy: kseq_fit(
+                x, y, args.epochs, args.batch_size, args.device, a
+            ),
         }
         if args.jit:
             contenders["kseq fit (jit_compile)"] = lambda a=with_accuracy: kseq_fit(
-                x, y, args.epochs, args.batch_size, args.device, a, jit=True)
+                x, y, args.epochs, args.batch_size, args.device, a, jit=True
+            )
         if with_keras:
-            contenders["keras 3 (torch)"] = lambda a=with_accuracy: keras_fit(x, y, args.epochs, args.batch_size, args.device, a)
+            contenders["keras 3 (torch)"] = lambda a=with_accuracy: keras_fit(
+                x, y, args.epochs, args.batch_size, args.device, a
+            )
         times: dict[str, list[float]] = {name: [] for name in contenders}
-        for name, run in contenders.items():  # warm-up round, not timed
+        for run in contenders.values():  # warm-up round, not timed
             run()
         for _ in range(args.repeats):
             for name, run in contenders.items():
@@ -160,7 +220,9 @@ def main() -> None:
         for name, ts in times.items():
             rate = samples / statistics.median(ts)
             spread = (max(ts) - min(ts)) / statistics.median(ts) * 100
-            print(f"  {name:24s} {rate:10.0f} samples/s  ratio vs hand-written {rate / base:5.2f}x  (spread {spread:4.1f}%)")
+            print(
+                f"  {name:24s} {rate:10.0f} samples/s  ratio vs hand-written {rate / base:5.2f}x  (spread {spread:4.1f}%)"
+            )
 
 
 if __name__ == "__main__":

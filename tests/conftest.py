@@ -19,7 +19,9 @@ HAS_KERAS = importlib.util.find_spec("keras") is not None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    skip_keras = pytest.mark.skip(reason="keras (the parity oracle) is not installed: pip install -e .[keras]")
+    skip_keras = pytest.mark.skip(
+        reason="keras (the parity oracle) is not installed: pip install -e .[keras]"
+    )
     skip_cuda = pytest.mark.skip(reason="needs a CUDA GPU")
     for item in items:
         if "keras" in item.keywords and not HAS_KERAS:
@@ -41,6 +43,6 @@ def _fresh_state() -> None:
 
 
 @pytest.fixture
-def keras():  # noqa: ANN201 - the keras module
+def keras():
     """The Keras 3 module on the torch backend (the parity oracle)."""
     return pytest.importorskip("keras")

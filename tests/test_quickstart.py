@@ -46,8 +46,20 @@ def test_input_shape_warns_like_keras() -> None:
 
 
 def test_namespaces_mirror_keras() -> None:
-    for name in ("layers", "models", "losses", "metrics", "optimizers", "callbacks", "activations",
-                 "initializers", "utils", "config", "regularizers", "constraints"):
+    for name in (
+        "layers",
+        "models",
+        "losses",
+        "metrics",
+        "optimizers",
+        "callbacks",
+        "activations",
+        "initializers",
+        "utils",
+        "config",
+        "regularizers",
+        "constraints",
+    ):
         assert hasattr(keras, name), name
     assert keras.Sequential is keras.models.Sequential
     assert keras.layers.Dense is Dense

@@ -19,8 +19,8 @@ from kseq.layers.affine_augmentation import *  # noqa: F403
 from kseq.layers.augmentation import *  # noqa: F403
 from kseq.layers.batch_normalization import *  # noqa: F403
 from kseq.layers.conv import *  # noqa: F403
-from kseq.layers.conv_lstm import *  # noqa: F403
 from kseq.layers.conv_depthwise import *  # noqa: F403
+from kseq.layers.conv_lstm import *  # noqa: F403
 from kseq.layers.conv_transpose import *  # noqa: F403
 from kseq.layers.core import *  # noqa: F403
 from kseq.layers.embedding import *  # noqa: F403

@@ -13,7 +13,9 @@ from kseq.models import Sequential
 
 
 def mlp(**kwargs) -> Sequential:
-    return Sequential([kseq.Input(shape=(10,)), layers.Dense(8, activation="relu"), layers.Dense(1)], **kwargs)
+    return Sequential(
+        [kseq.Input(shape=(10,)), layers.Dense(8, activation="relu"), layers.Dense(1)], **kwargs
+    )
 
 
 def test_constructor_list_and_name() -> None:
@@ -26,7 +28,9 @@ def test_constructor_list_and_name() -> None:
 def test_auto_names_follow_keras_counters() -> None:
     first, second = Sequential(), Sequential()
     assert (first.name, second.name) == ("sequential", "sequential_1")
-    assert [layers.LeakyReLU().name if hasattr(layers, "LeakyReLU") else "leaky_re_lu"][0] == "leaky_re_lu"
+    assert [layers.LeakyReLU().name if hasattr(layers, "LeakyReLU") else "leaky_re_lu"][
+        0
+    ] == "leaky_re_lu"
 
 
 def test_input_builds_every_add() -> None:
@@ -85,7 +89,9 @@ def test_get_layer_by_name_and_index() -> None:
     model = mlp()
     assert model.get_layer("dense_1") is model.layers[1]
     assert model.get_layer(index=0) is model.layers[0]
-    with pytest.raises(ValueError, match="No such layer: nope. Existing layers are: \\['dense', 'dense_1'\\]"):
+    with pytest.raises(
+        ValueError, match="No such layer: nope. Existing layers are: \\['dense', 'dense_1'\\]"
+    ):
         model.get_layer("nope")
     with pytest.raises(ValueError, match="only has 2 layers"):
         model.get_layer(index=5)
@@ -105,7 +111,9 @@ def test_shape_mismatch_at_add_names_both_layers_and_shapes() -> None:
 
 def test_rank_mismatch_at_add() -> None:
     model = Sequential([kseq.Input(shape=(5,))])
-    with pytest.raises(ValueError, match='cannot follow the model input, which outputs shape \\(None, 5\\)'):
+    with pytest.raises(
+        ValueError, match="cannot follow the model input, which outputs shape \\(None, 5\\)"
+    ):
         model.add(layers.Reshape((2, 3)))
 
 
@@ -127,7 +135,9 @@ def test_calling_with_numpy_and_float64_casts_to_floatx() -> None:
 
 def test_wrong_features_on_call_is_a_clear_error() -> None:
     model = mlp()
-    with pytest.raises(ValueError, match='layer "dense" \\(Dense\\).*shape \\(4, 7\\).*built for \\(None, 10\\)'):
+    with pytest.raises(
+        ValueError, match='layer "dense" \\(Dense\\).*shape \\(4, 7\\).*built for \\(None, 10\\)'
+    ):
         model(torch.ones(4, 7))
 
 
