@@ -45,8 +45,10 @@ def binary_accuracy(y_true: Tensor, y_pred: Tensor, threshold: float = 0.5) -> T
 
 def _binary_matches(y_true: Tensor, y_pred: Tensor, threshold: float = 0.5) -> Tensor:
     # Booleans: the metrics sum them straight into float state (one cast fewer per step).
-    y_true = y_true.to(y_pred.dtype)
-    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    if y_true.dtype != y_pred.dtype:
+        y_true = y_true.to(y_pred.dtype)
+    if y_true.ndim != y_pred.ndim:
+        y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     return (y_pred > threshold).to(y_true.dtype) == y_true
 
 

@@ -376,7 +376,9 @@ class Mean(Metric):
         self.count = self.add_variable(
             shape=(), initializer="zeros", dtype=self.dtype, name="count"
         )
-        self._host_count = 0.0
+        # Samples counted on the host since the last read (a list: updating it is not an
+        # nn.Module attribute assignment, which costs microseconds per step).
+        self._host_count = [0.0]
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         if not isinstance(values, Tensor) or values.device != self.total.device:
@@ -387,7 +389,7 @@ class Mean(Metric):
             n = values.shape[0]
             if n:
                 self.total.add_(values.sum(dtype=self.total.dtype), alpha=n / values.numel())
-            self._host_count += n
+            self._host_count[0] += n
             return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, self.total.dtype)
         self.total.add_(values.sum())
@@ -401,9 +403,9 @@ class Mean(Metric):
         return divide_no_nan(self.total, self.count)
 
     def _fold_host_count(self) -> None:
-        if self._host_count:
-            self.count.add_(self._host_count)
-            self._host_count = 0.0
+        if self._host_count[0]:
+            self.count.add_(self._host_count[0])
+            self._host_count[0] = 0.0
 
     @property
     def variables(self) -> list[Tensor]:
@@ -412,7 +414,7 @@ class Mean(Metric):
 
     def reset_state(self) -> None:
         super().reset_state()
-        self._host_count = 0.0
+        self._host_count[0] = 0.0
 
 
 class Sum(Metric):

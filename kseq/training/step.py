@@ -46,7 +46,7 @@ class LossTracker(Mean):
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         weight = 1.0 if sample_weight is None else float(sample_weight)
         self.total.add_(values.detach(), alpha=weight)
-        self._host_count += weight  # folded into `count` when the value is read
+        self._host_count[0] += weight  # folded into `count` when the value is read
 
 
 class Steps:
