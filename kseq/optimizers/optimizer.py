@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -65,6 +65,10 @@ class Optimizer:
 
     # How many leading slots Keras creates together, interleaved per weight (Adam: 2).
     _keras_interleaved = 1
+
+    # Hand-written updates modify parameters in place and need autograd off; torch-backed ones
+    # call torch's own step, which handles that itself.
+    _update_needs_no_grad: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -224,7 +228,30 @@ class Optimizer:
             raise ValueError(
                 "The optimizer is not built: call `optimizer.build(model.trainable_weights)` first."
             )
+        if self._plain:
+            params = self._params
+            grads = [p.grad for p in params]
+            if all(g is not None for g in grads):
+                # No scaling, accumulation, clipping, decay or EMA: straight to the update.
+                lr = self._learning_rate
+                lr = lr if type(lr) is float else self.learning_rate
+                if self._update_needs_no_grad:
+                    with torch.no_grad():
+                        self._update(params, grads, lr)  # type: ignore[arg-type]
+                else:
+                    self._update(params, grads, lr)  # type: ignore[arg-type]
+                self._iterations += 1
+                return
         self._apply_update(*self._present_gradients())
+
+    @property
+    def _plain(self) -> bool:
+        """Whether a step is just the update (recomputed each step: these settings are mutable)."""
+        return not (
+            self.loss_scale_factor is not None or self.gradient_accumulation_steps
+            or (self.clipnorm and self.clipnorm > 0) or (self.global_clipnorm and self.global_clipnorm > 0)
+            or (self.clipvalue and self.clipvalue > 0) or self.weight_decay or self.use_ema
+        )  # fmt: skip
 
     def apply(
         self, grads: Iterable[Any], trainable_variables: Iterable[Tensor] | None = None

@@ -71,6 +71,8 @@ class TorchBackedOptimizer(Optimizer):
     _torch_class: type[torch.optim.Optimizer]
     _slot_groups: tuple[tuple[tuple[str, float], ...], ...] = ()
 
+    _update_needs_no_grad = False  # torch's step() runs under no_grad itself
+
     def __init__(self, learning_rate: Any, **kwargs: Any) -> None:
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.torch_optimizer: torch.optim.Optimizer | None = None

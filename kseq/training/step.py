@@ -87,6 +87,10 @@ class Steps:
             for layer in self._layers for path, constraint, view in layer._weight_constraints
         ]  # fmt: skip
         self._forward_loss_train = self._make_forward_loss(training=True)
+        self._plain_train_step = (
+            precision.autocast_dtype is None and precision.loss_scale is None and not self._constraints
+            and (optimizer is None or optimizer.loss_scale_factor is None)
+        )  # fmt: skip
         self._forward_loss_test = self._make_forward_loss(training=False)
         if jit_compile:
             self._forward_loss_train = torch.compile(self._forward_loss_train)
@@ -151,14 +155,18 @@ class Steps:
     def _update_metrics(
         self, loss: Tensor, y: Any, y_pred: Any, sample_weight: Any, batch_size: int
     ) -> None:
+        # The loss tracker, inlined: one device op, and the sample count on the host.
+        tracker = self.loss_tracker
+        tracker.total.add_(loss.detach(), alpha=batch_size)
+        tracker._host_count[0] += batch_size
+        if y is None or y_pred is None or not (self.metrics or self.weighted_metrics):
+            return
         with torch.no_grad():
-            self.loss_tracker.update_state(loss, sample_weight=batch_size)
-            if y is not None and y_pred is not None:
-                y_pred = y_pred.detach() if isinstance(y_pred, Tensor) else y_pred
-                for metric in self.metrics:
-                    metric.update_state(y, y_pred)
-                for metric in self.weighted_metrics:
-                    metric.update_state(y, y_pred, sample_weight)
+            y_pred = y_pred.detach() if isinstance(y_pred, Tensor) else y_pred
+            for metric in self.metrics:
+                metric.update_state(y, y_pred)
+            for metric in self.weighted_metrics:
+                metric.update_state(y, y_pred, sample_weight)
 
     def _apply_constraints(self) -> None:
         with torch.no_grad():
@@ -170,6 +178,13 @@ class Steps:
     def train_step(self, x: Any, y: Any, sample_weight: Any) -> None:
         optimizer = self.optimizer
         assert optimizer is not None
+        if self._plain_train_step and optimizer.built:
+            # The common case (float32, no loss scaling, no constraints): nothing but the step.
+            loss, _ = self._forward_loss_train(x, y, sample_weight)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return
         with self.precision.autocast():
             loss, _ = self._forward_loss_train(x, y, sample_weight)
         if not optimizer.built:  # no trainable weights (Keras warns once and trains nothing)
