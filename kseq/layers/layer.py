@@ -287,8 +287,7 @@ class Layer(nn.Module):
         self.train(self.training)  # torch modules created in build take the layer's mode
         if input_shape is not None:
             self._build_input_shape = input_shape
-        if self._has_float_state():
-            self.to(dtype=self.dtype_policy.torch_variable_dtype)
+        self._cast_own_floats()
         if not self._trainable:
             self.trainable = False
         self._adopt_weights()
@@ -322,9 +321,18 @@ class Layer(nn.Module):
             self._build_hook.remove()
             self._build_hook = None
 
-    def _has_float_state(self) -> bool:
+    def _cast_own_floats(self) -> None:
+        """Give this layer's own float weights its variable dtype (not its sublayers', which have
+        their own policies, nor weights created with an explicit ``add_weight(dtype=...)``)."""
         dtype = self.dtype_policy.torch_variable_dtype
-        return any(t.is_floating_point() and t.dtype != dtype for t in self._own_tensors())
+        with torch.no_grad():
+            for t in self._own_tensors():
+                if (
+                    t.is_floating_point()
+                    and t.dtype != dtype
+                    and not getattr(t, "_kseq_explicit_dtype", False)
+                ):
+                    t.data = t.data.to(dtype)
 
     def _to_device(self, device: torch.device) -> None:
         if any(t.device != device for t in self._own_tensors()):
@@ -406,6 +414,8 @@ class Layer(nn.Module):
             name=name,
             path=f"{self.name}/{name}",
         )
+        if dtype is not None:
+            weight._kseq_explicit_dtype = True  # type: ignore[attr-defined]  # kept at build
         key = _unique_attr(self, name.replace(".", "_").replace("/", "_"))
         self.register_parameter(key, weight)
         self.track_weight(key, regularizer=regularizer, constraint=constraint)

@@ -469,6 +469,10 @@ class MeanMetricWrapper(Mean):
             y_pred = torch.as_tensor(y_pred, device=self.total.device)
         if not isinstance(y_true, Tensor) or y_true.device != y_pred.device:
             y_true = torch.as_tensor(y_true, device=y_pred.device)
+        if y_true.ndim != y_pred.ndim:
+            # Keras's rank rule ((N,) targets against (N, 1) predictions), which Keras itself only
+            # applies in losses: `metrics=["binary_crossentropy"]` would fail there on (N,) labels.
+            y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
         values = self._fn(y_true, y_pred, **self._fn_kwargs)
         mask = getattr(values, "_keras_mask", None)
         if mask is not None:
