@@ -46,8 +46,6 @@ class _ImageAugmentation(Layer):
         self.seed = seed
         self.data_format = config.standardize_data_format(data_format)
         self.input_spec = InputSpec(min_ndim=3, max_ndim=4)
-        self._generator_seed = seed
-        self._generator: torch.Generator | None = None
         self._mark_built()
         # Keras's augmentation layers default to `training=True` when called directly (unlike
         # Dropout/BatchNormalization), so a fresh one starts in training mode; predict/evaluate
@@ -73,15 +71,8 @@ class _ImageAugmentation(Layer):
     def _uniform(self, n: int, low: float, high: float, like: Tensor) -> Tensor:
         """``n`` float32 draws from ``U[low, high)`` on ``like``'s device (float32 as in Keras, also
         for half-precision images: an angle in bfloat16 would be off by up to ~0.5 degree)."""
-        u = torch.rand(n, generator=self._generator_for(like.device), device=like.device)
+        u = torch.rand(n, generator=self._seeded_generator(like.device), device=like.device)
         return u * (high - low) + low
-
-    def _generator_for(self, device: torch.device) -> torch.Generator | None:
-        if self._generator_seed is None:
-            return None
-        if self._generator is None or self._generator.device != device:
-            self._generator = torch.Generator(device=device).manual_seed(self._generator_seed)
-        return self._generator
 
     def _spatial_size(self, images: Tensor) -> tuple[int, int]:
         h_axis, w_axis = image_ops.image_axes(self.data_format)
@@ -276,7 +267,7 @@ class RandomCrop(_ImageAugmentation):
             return self._inference(images)
         h_axis, w_axis = (a % 4 for a in image_ops.image_axes(self.data_format))
         # Offsets stay on the device (index_select, not slicing with a Python int: no host sync).
-        generator, device = self._generator_for(images.device), images.device
+        generator, device = self._seeded_generator(images.device), images.device
         top, left = (
             torch.randint(0, slack + 1, (1,), generator=generator, device=device)
             for slack in (in_height - self.height, in_width - self.width)

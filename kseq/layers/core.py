@@ -255,15 +255,7 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.noise_shape = noise_shape
         self.seed = seed
-        self._generator: torch.Generator | None = None
         self._mark_built()
-
-    def _seeded_generator(self, device: torch.device) -> torch.Generator | None:
-        if self.seed is None:
-            return None
-        if self._generator is None or self._generator.device != device:
-            self._generator = torch.Generator(device=device).manual_seed(self.seed)
-        return self._generator
 
     def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         training = self.training if training is None else training

@@ -334,6 +334,18 @@ class Layer(nn.Module):
                 ):
                     t.data = t.data.to(dtype)
 
+    def _seeded_generator(self, device: torch.device) -> torch.Generator | None:
+        """This layer's private generator on ``device`` when it has a ``seed`` (reproducible draws,
+        independent of the global RNG; it advances with every call), else ``None`` (global RNG)."""
+        seed = getattr(self, "seed", None)
+        if seed is None:
+            return None
+        generator = self.__dict__.get("_generator")
+        if generator is None or generator.device != device:
+            generator = torch.Generator(device=device).manual_seed(seed)
+            self._generator = generator
+        return generator
+
     def _to_device(self, device: torch.device) -> None:
         if any(t.device != device for t in self._own_tensors()):
             self.to(device)

@@ -134,12 +134,10 @@ class _SeededNoise(Layer):
     """A weightless random layer with an optional private generator (shared with ``Dropout``)."""
 
     supports_masking = True
-    _seeded_generator = Dropout._seeded_generator
 
     def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seed = seed
-        self._generator: torch.Generator | None = None
         self._mark_built()
 
     def _normal(self, like: Tensor, mean: float, stddev: float) -> Tensor:

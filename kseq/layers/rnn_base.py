@@ -125,7 +125,6 @@ class BaseRNN(Layer):
         )  # accepted for compatibility; the fused kernel needs no unrolling
         self.zero_output_for_mask = bool(zero_output_for_mask)
         self.input_spec = InputSpec(ndim=3)
-        self._generator: torch.Generator | None = None
         self._state_names: list[str] = []
 
     # --------------------------------------------------------------- subclass
@@ -360,11 +359,7 @@ class BaseRNN(Layer):
         shape = like.shape if count is None else (count, *like.shape)
         keep = 1.0 - rate
         probs = torch.full(shape, keep, device=like.device, dtype=like.dtype)
-        if self.seed is not None and (
-            self._generator is None or self._generator.device != like.device
-        ):
-            self._generator = torch.Generator(device=like.device).manual_seed(self.seed)
-        return torch.bernoulli(probs, generator=self._generator) / keep
+        return torch.bernoulli(probs, generator=self._seeded_generator(like.device)) / keep
 
     def _hx(self, states: list[Tensor] | None) -> Any:
         if states is None:
