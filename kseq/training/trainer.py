@@ -110,20 +110,10 @@ class Trainer:
     ) -> None:
         """Build, place and resolve everything for data shaped like ``x_sample``/``y_sample``."""
         model = self.model
-        device = self.device()
-        x_shape = _batch_shapes(x_sample)
-        if not model.built:
-            model._build_from_data_shape(x_shape)
-        model._check_input_shape(x_shape)
-        if self._device != device:
-            model._place(device)
-            self._device = device
-            for m in self.metrics:
-                m.to(device)
-            if self.optimizer is not None and self.optimizer.built:
-                self.optimizer.move_state(device)  # the model moved after training started
+        x_shape = self._build_and_place(x_sample)
         if training and distributed.is_distributed() and self._ddp is None:
-            self._ddp = distributed.wrap(model, device)
+            assert self._device is not None
+            self._ddp = distributed.wrap(model, self._device)
             self.steps = None  # rebuild the steps around the DDP wrapper
         custom = custom_step.overrides(model, "train" if training else "test")
         if self.steps is None or (
@@ -491,7 +481,7 @@ class Trainer:
         verbose = _check_verbose(verbose)
         data = self._adapter(x, None, None, None, batch_size, "predict")
         sample_x, _ = self._peek(data)
-        self._prepare_for_predict(sample_x)
+        self._build_and_place(sample_x)
         n_steps = steps or (data.steps(batch_size) if isinstance(data, ArrayData) else data.steps())
         cbs = CallbackList(
             callbacks,
@@ -527,9 +517,11 @@ class Trainer:
             )
         return _concat_to_numpy(outputs)
 
-    def _prepare_for_predict(self, sample_x: Any) -> None:
+    def _build_and_place(self, x_sample: Any) -> Any:
+        """Build the model for data like ``x_sample`` (checking its features) and move the model,
+        the metrics and any optimizer state to the device; returns the data's batch shapes."""
         model = self.model
-        x_shape = _batch_shapes(sample_x)
+        x_shape = _batch_shapes(x_sample)
         if not model.built:
             model._build_from_data_shape(x_shape)
         model._check_input_shape(x_shape)
@@ -539,6 +531,9 @@ class Trainer:
             self._device = device
             for m in self.metrics:
                 m.to(device)
+            if self.optimizer is not None and self.optimizer.built:
+                self.optimizer.move_state(device)  # the model moved after training started
+        return x_shape
 
     # ======================================================= on-batch API
     def train_on_batch(
