@@ -34,6 +34,7 @@ import torch
 
 from kseq.layers.layer import Layer, enter_model_call, exit_model_call
 from kseq.training import custom_step
+from kseq.training.data import batch_size_of
 from kseq.training.trainer import Trainer
 
 
@@ -444,7 +445,7 @@ class Model(Layer):
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch as NumPy."""
-        return self._trainer_for_predict().predict(x, batch_size=_num_rows(x), verbose=0)
+        return self._trainer_for_predict().predict(x, batch_size=batch_size_of(x), verbose=0)
 
     # -------------------------------------------------------------- summary
     def summary(
@@ -535,10 +536,3 @@ def _shapes(x: Any) -> Any:
     from kseq.training.data import map_structure
 
     return map_structure(lambda t: tuple(int(d) for d in t.shape), x)
-
-
-def _num_rows(x: Any) -> int:
-    from kseq.training.data import flatten
-
-    leaf = flatten(x)[0]
-    return int(leaf.shape[0]) if hasattr(leaf, "shape") else len(leaf)

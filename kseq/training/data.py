@@ -58,6 +58,17 @@ def flatten(data: Any) -> list[Any]:
     return out
 
 
+def batch_size_of(x: Any) -> int:
+    """Rows in a batch (the first axis of its first leaf).
+
+    Example:
+        >>> batch_size_of({"a": np.zeros((3, 2))})
+        3
+    """
+    leaf = x if isinstance(x, Tensor) else flatten(x)[0]
+    return int(leaf.shape[0]) if hasattr(leaf, "shape") else len(leaf)
+
+
 def _is_array_like_list(data: Any) -> bool:
     # A plain list of numbers (or of lists of numbers) is one array, not a structure of inputs.
     return (

@@ -33,6 +33,7 @@ from kseq.layers.layer import pending_losses
 from kseq.losses import Loss
 from kseq.metrics import Mean, Metric
 from kseq.optimizers import Optimizer
+from kseq.training.data import batch_size_of, flatten
 from kseq.training.precision import Precision
 
 
@@ -141,13 +142,13 @@ class Steps:
                 if loss_fn is not None:
                     loss = loss_fn(y, y_pred, sample_weight)
                 else:
-                    loss = torch.zeros((), device=_first_device(x))
+                    loss = torch.zeros((), device=flatten(x)[0].device)
             if weight != 1.0:
                 loss = loss * weight
             extra = self._regularization()
             if extra is not None:
                 loss = loss + extra.to(loss.dtype)
-            update_metrics(loss, y, y_pred, sample_weight, _batch_size(x))
+            update_metrics(loss, y, y_pred, sample_weight, batch_size_of(x))
             return loss, y_pred
 
         return forward_loss
@@ -203,17 +204,3 @@ class Steps:
     def predict_step(self, x: Any) -> Any:
         with self.precision.autocast():
             return self.model(x)
-
-
-def _first_device(x: Any) -> torch.device:
-    from kseq.training.data import flatten
-
-    return flatten(x)[0].device
-
-
-def _batch_size(x: Any) -> int:
-    if isinstance(x, Tensor):
-        return x.shape[0]
-    from kseq.training.data import flatten
-
-    return flatten(x)[0].shape[0]
