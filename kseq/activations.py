@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from kseq.utils.lookup import unknown_name_message
+from kseq.registry.lookup import unknown_name_message
 
 Activation = Callable[[Tensor], Tensor]
 
@@ -384,7 +384,7 @@ def get(identifier: str | Activation | dict[str, Any] | None) -> Activation:
     if isinstance(identifier, dict):
         identifier = identifier.get("config", identifier.get("class_name"))
     if isinstance(identifier, str):
-        from kseq.saving.object_registration import get_registered_object
+        from kseq.registry.object_registration import get_registered_object
 
         fn = _ALL.get(identifier) or get_registered_object(identifier)
         if fn is None:
@@ -405,7 +405,7 @@ def serialize(activation: Activation) -> str:
     for name, fn in _ALL.items():
         if fn is activation and name not in ("swish", "hard_swish"):
             return name
-    from kseq.saving.object_registration import get_registered_name
+    from kseq.registry.object_registration import get_registered_name
 
     # A registered function saves as "package>name"; an unregistered one by its __name__
     # (loading it then needs custom_objects).

@@ -22,6 +22,8 @@ from kseq.config import image_data_format as image_data_format
 from kseq.config import set_epsilon as set_epsilon
 from kseq.config import set_floatx as set_floatx
 from kseq.config import set_image_data_format as set_image_data_format
+from kseq.core.naming import clear_session as clear_session
+from kseq.core.naming import get_uid as get_uid
 from kseq.ops.core import cast as cast
 from kseq.ops.core import convert_to_numpy as convert_to_numpy
 from kseq.ops.core import convert_to_tensor as convert_to_tensor
@@ -30,8 +32,6 @@ from kseq.ops.dtypes import is_float_dtype as is_float_dtype
 from kseq.ops.dtypes import is_int_dtype as is_int_dtype
 from kseq.ops.dtypes import result_type as result_type
 from kseq.ops.dtypes import standardize_dtype as standardize_dtype
-from kseq.utils import clear_session as clear_session
-from kseq.utils.naming import get_uid as get_uid
 
 __all__ = [
     "backend",

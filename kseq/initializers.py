@@ -21,12 +21,12 @@ import torch
 from torch import Tensor
 
 from kseq import config
-from kseq.saving.serialization import (
+from kseq.core.naming import to_snake_case
+from kseq.registry.serialization import (
     deserialize_keras_object,
     resolve_class,
     serialize_keras_object,
 )
-from kseq.utils.naming import to_snake_case
 
 ShapeLike = Sequence[int]
 

@@ -25,9 +25,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from kseq.core.naming import auto_name
 from kseq.ops.core import convert_to_tensor, default_device
 from kseq.ops.dtypes import to_torch_dtype
-from kseq.utils.naming import auto_name
 
 __all__ = [
     "SeedGenerator",

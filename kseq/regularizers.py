@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from kseq import config
-from kseq.saving.serialization import (
+from kseq.registry.serialization import (
     deserialize_keras_object,
     resolve_class,
     serialize_keras_object,

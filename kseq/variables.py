@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from kseq.utils.naming import auto_name
+from kseq.core.naming import auto_name
 
 __all__ = ["Variable"]
 

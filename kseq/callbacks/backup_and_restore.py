@@ -40,7 +40,7 @@ import os
 from typing import Any
 
 from kseq.callbacks.callback import Callback, Logs
-from kseq.saving.atomic import atomic_write_bytes
+from kseq.core.atomic import atomic_write_bytes
 from kseq.saving.training_checkpoint import get_rng_state, load_checkpoint, save_checkpoint
 from kseq.training.distributed import is_main_process
 

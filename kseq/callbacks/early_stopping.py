@@ -26,7 +26,7 @@ from torch import nn
 
 from kseq.callbacks.callback import Logs
 from kseq.callbacks.monitor_callback import MonitorCallback
-from kseq.utils.io import print_msg
+from kseq.core.io import print_msg
 
 __all__ = ["EarlyStopping"]
 

@@ -24,8 +24,8 @@ import warnings
 
 from kseq.callbacks.callback import Logs
 from kseq.callbacks.monitor_callback import MonitorCallback
+from kseq.core.io import print_msg
 from kseq.training.distributed import is_main_process
-from kseq.utils.io import print_msg
 
 __all__ = ["ModelCheckpoint"]
 

@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from kseq.callbacks.callback import Callback, Logs
-from kseq.utils.io import print_msg
-from kseq.utils.progbar import Progbar
+from kseq.core.io import print_msg
+from kseq.core.progbar import Progbar
 
 REFRESH_SECONDS = 0.1
 

@@ -25,7 +25,7 @@ import numpy as np
 from kseq.callbacks._learning_rate import log_learning_rate, read_learning_rate
 from kseq.callbacks.callback import Logs
 from kseq.callbacks.monitor_callback import MonitorCallback
-from kseq.utils.io import print_msg
+from kseq.core.io import print_msg
 
 __all__ = ["ReduceLROnPlateau"]
 

@@ -30,7 +30,7 @@ import math
 import time
 
 from kseq.callbacks.callback import Callback, Logs
-from kseq.utils.io import print_msg
+from kseq.core.io import print_msg
 
 __all__ = ["TerminateOnNaN"]
 

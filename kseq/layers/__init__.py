@@ -36,7 +36,7 @@ from kseq.layers.regularization import *  # noqa: F403
 from kseq.layers.reshaping import *  # noqa: F403
 from kseq.layers.spatial_reshaping import *  # noqa: F403
 from kseq.layers.wrappers import *  # noqa: F403
-from kseq.saving.serialization import deserialize_keras_object, serialize_keras_object
+from kseq.registry.serialization import deserialize_keras_object, serialize_keras_object
 
 # Every public Layer class by name (aliases such as MaxPool2D included), for deserialization.
 _ALL: dict[str, Any] = {

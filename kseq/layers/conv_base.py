@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kseq import activations, config, constraints, initializers, regularizers
-from kseq.layers.conv_utils import (
+from kseq.core.conv_utils import (
     channels_last_format,
     channels_of,
     conv_output_length,

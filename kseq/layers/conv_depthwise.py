@@ -22,8 +22,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from kseq.core.conv_utils import keras_depthwise_view, keras_kernel_view
 from kseq.layers.conv_base import BaseConv, WeightSpec
-from kseq.layers.conv_utils import keras_depthwise_view, keras_kernel_view
 
 __all__ = [
     "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",

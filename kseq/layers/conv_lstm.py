@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kseq import config
-from kseq.layers import conv_utils
+from kseq.core import conv_utils
 from kseq.layers.layer import InputSpec, Shape
 from kseq.layers.recurrent import lstm_cell, lstm_initial_bias, with_unit_forget_bias
 from kseq.layers.rnn_base import BaseRNN

@@ -20,12 +20,12 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from kseq.layers.conv_base import BaseConv
-from kseq.layers.conv_utils import (
+from kseq.core.conv_utils import (
     conv_transpose_crops,
     conv_transpose_output_length,
     standardize_tuple,
 )
+from kseq.layers.conv_base import BaseConv
 from kseq.layers.layer import Shape
 
 __all__ = [

@@ -44,7 +44,7 @@ import torch
 from torch import Tensor
 
 from kseq.layers.layer import Layer
-from kseq.saving.object_registration import get_registered_name, get_registered_object
+from kseq.registry.object_registration import get_registered_name, get_registered_object
 
 __all__ = ["Lambda"]
 
@@ -209,7 +209,7 @@ class Lambda(Layer):
             True
         """
         if safe_mode is None:
-            from kseq.saving.serialization import in_safe_mode  # load_model(safe_mode=...) scope
+            from kseq.registry.serialization import in_safe_mode  # load_model(safe_mode=...) scope
 
             safe_mode = in_safe_mode()
         config = dict(config)

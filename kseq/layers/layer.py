@@ -37,7 +37,7 @@ from kseq import constraints as constraints_mod
 from kseq import initializers as initializers_mod
 from kseq import mixed_precision
 from kseq import regularizers as regularizers_mod
-from kseq.utils.naming import auto_name
+from kseq.core.naming import auto_name
 
 if TYPE_CHECKING:
     from kseq.variables import Variable

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from kseq import config
-from kseq.layers.conv_utils import (
+from kseq.core.conv_utils import (
     channels_of,
     flat_pads,
     pooling_output_shape,

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from kseq import config
-from kseq.layers.conv_utils import standardize_tuple
+from kseq.core.conv_utils import standardize_tuple
 from kseq.layers.layer import InputSpec, Layer, Shape
 
 __all__ = [

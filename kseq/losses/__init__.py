@@ -27,6 +27,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from kseq.core.naming import to_snake_case
 from kseq.losses.ctc import CTC as CTC
 from kseq.losses.ctc import ctc as ctc
 from kseq.losses.hinge import CategoricalHinge as CategoricalHinge
@@ -91,12 +92,11 @@ from kseq.losses.segmentation import dice as dice
 from kseq.losses.segmentation import tversky as tversky
 from kseq.losses.similarity import Circle as Circle
 from kseq.losses.similarity import circle as circle
-from kseq.saving.serialization import (
+from kseq.registry.serialization import (
     deserialize_keras_object,
     resolve_class,
     serialize_keras_object,
 )
-from kseq.utils.naming import to_snake_case
 
 # Aliases, as in keras.losses (and Keras 2's names, which Keras 3 still exports as legacy).
 mse = MSE = mean_squared_error
@@ -176,7 +176,7 @@ def get_function(name: str) -> Callable[..., Any]:
         >>> get_function("mse").__name__
         'mean_squared_error'
     """
-    from kseq.saving.object_registration import get_registered_object
+    from kseq.registry.object_registration import get_registered_object
 
     found = get_registered_object(name)
     if found is not None:
@@ -232,7 +232,7 @@ def serialize(loss: Any) -> dict[str, Any] | str | None:
         return loss
     if isinstance(loss, Loss):
         return serialize_keras_object(loss, "keras.losses", _ALL)
-    from kseq.saving.object_registration import get_registered_name
+    from kseq.registry.object_registration import get_registered_name
 
     return get_registered_name(loss)
 

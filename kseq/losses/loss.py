@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from kseq import mixed_precision
-from kseq.utils.naming import auto_name
+from kseq.core.naming import auto_name
 
 REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
 
@@ -248,7 +248,7 @@ class LossFunctionWrapper(Loss):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         if type(self) is LossFunctionWrapper:
-            from kseq.saving.object_registration import get_registered_name
+            from kseq.registry.object_registration import get_registered_name
 
             config["fn"] = get_registered_name(self.fn)
         return {**config, **self._fn_kwargs}

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kseq import losses as _losses
+from kseq.core.naming import to_snake_case
 from kseq.metrics.accuracy import Accuracy as Accuracy
 from kseq.metrics.accuracy import BinaryAccuracy as BinaryAccuracy
 from kseq.metrics.accuracy import CategoricalAccuracy as CategoricalAccuracy
@@ -77,12 +78,11 @@ from kseq.metrics.regression import MeanSquaredError as MeanSquaredError
 from kseq.metrics.regression import MeanSquaredLogarithmicError as MeanSquaredLogarithmicError
 from kseq.metrics.regression import R2Score as R2Score
 from kseq.metrics.regression import RootMeanSquaredError as RootMeanSquaredError
-from kseq.saving.serialization import (
+from kseq.registry.serialization import (
     deserialize_keras_object,
     resolve_class,
     serialize_keras_object,
 )
-from kseq.utils.naming import to_snake_case
 
 # Loss functions double as metric functions, as in keras.metrics.
 binary_crossentropy = _losses.binary_crossentropy
@@ -207,7 +207,7 @@ def get_function(name: str) -> Callable[..., Any]:
         >>> get_function("binary_accuracy").__name__
         'binary_accuracy'
     """
-    from kseq.saving.object_registration import get_registered_object
+    from kseq.registry.object_registration import get_registered_object
 
     found = get_registered_object(name)
     return found if found is not None else resolve_class("metric function", name, _FUNCTIONS)
@@ -222,7 +222,7 @@ def serialize(metric: Any) -> Any:
     """
     if isinstance(metric, Metric) or inspect.isclass(metric):
         return serialize_keras_object(metric, "keras.metrics", _ALL)
-    from kseq.saving.object_registration import get_registered_name
+    from kseq.registry.object_registration import get_registered_name
 
     return get_registered_name(metric)
 

@@ -21,9 +21,9 @@ import torch
 from torch import Tensor
 
 from kseq import config
+from kseq.core.compile import eager_only
 from kseq.metrics.confusion_utils import is_evenly_distributed, update_confusion_matrix
 from kseq.metrics.metric import DeviceConstant, Metric, divide_no_nan
-from kseq.utils.compile import eager_only
 
 CURVES = {"roc": "ROC", "pr": "PR", "prgain": "PRGAIN"}
 SUMMATION_METHODS = ("interpolation", "majoring", "minoring")

@@ -20,8 +20,8 @@ import torch
 from torch import Tensor
 
 from kseq import config
+from kseq.core.compile import eager_only
 from kseq.metrics.metric import Metric, check_2d_inputs
-from kseq.utils.compile import eager_only
 
 AVERAGES = (None, "micro", "macro", "weighted")
 

@@ -22,9 +22,9 @@ import torch
 from torch import Tensor, nn
 
 from kseq import config, initializers
+from kseq.core.naming import auto_name
 from kseq.losses.loss import squeeze_or_expand_to_same_rank
 from kseq.mixed_precision import DTypePolicy
-from kseq.utils.naming import auto_name
 from kseq.variables import Variable
 
 _DTYPE_ALIASES = {"int": "int32", "float": "float32", "uint": "uint32"}
@@ -491,7 +491,7 @@ class MeanMetricWrapper(Mean):
         """
         config = super().get_config()
         if type(self) is MeanMetricWrapper:
-            from kseq.saving.object_registration import get_registered_name
+            from kseq.registry.object_registration import get_registered_name
 
             config["fn"] = get_registered_name(self._fn)
         return {**config, **self._fn_kwargs}
@@ -510,7 +510,7 @@ class MeanMetricWrapper(Mean):
         if isinstance(
             config.get("fn"), dict
         ):  # Keras 3 files store {"class_name": "function", ...}
-            from kseq.saving.object_config import deserialize_keras_object
+            from kseq.registry.object_config import deserialize_keras_object
 
             config["fn"] = deserialize_keras_object(config["fn"])
         if isinstance(config.get("fn"), str):

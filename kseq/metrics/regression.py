@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from kseq.core.compile import eager_only
 from kseq.losses.loss import convert_pair, squeeze_or_expand_to_same_rank
 from kseq.losses.regression import (
     l2_normalize,
@@ -29,7 +30,6 @@ from kseq.losses.regression import (
     mean_squared_logarithmic_error,
 )
 from kseq.metrics.metric import Mean, MeanMetricWrapper, Metric, check_2d_inputs
-from kseq.utils.compile import eager_only
 
 
 def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Tensor:

@@ -498,7 +498,7 @@ class Model(Layer):
         """The arguments ``compile()`` received, serialized (Keras's ``compile_config``)."""
         if self._trainer is None:
             return None
-        from kseq.saving.object_config import serialize_keras_object
+        from kseq.registry.object_config import serialize_keras_object
 
         config = {**self._compile_config, "optimizer": self._trainer.optimizer}
         config["jit_compile"] = self._trainer.jit_compile
@@ -507,8 +507,8 @@ class Model(Layer):
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """Compile from :meth:`get_compile_config` output, creating the optimizer state now when the
         model is built (so that saved optimizer variables can be loaded into it)."""
+        from kseq.registry.object_config import deserialize_keras_object
         from kseq.saving.keras_weights import build_optimizer_for
-        from kseq.saving.object_config import deserialize_keras_object
 
         self.compile(**deserialize_keras_object(config))
         build_optimizer_for(self)

@@ -18,9 +18,9 @@ from typing import Any
 
 from torch import Tensor
 
+from kseq.core.io import print_msg
 from kseq.layers.layer import format_shape
 from kseq.models.summary_table import column_widths, render_table
-from kseq.utils.io import print_msg
 
 
 def count_params(weights: Sequence[Tensor]) -> int:

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from kseq import activations, config
-from kseq.layers.conv_utils import flat_pads, same_padding, standardize_tuple
+from kseq.core.conv_utils import flat_pads, same_padding, standardize_tuple
 from kseq.losses import probabilistic
 from kseq.ops._wrap import unary_op
 from kseq.ops.core import as_tensor_like, convert_to_tensor

@@ -36,7 +36,7 @@ from kseq.optimizers.rmsprop import RMSprop as RMSprop
 from kseq.optimizers.sgd import SGD as SGD
 from kseq.optimizers.torch_backed import TorchBackedOptimizer as TorchBackedOptimizer
 from kseq.optimizers.torch_optimizer import TorchOptimizer as TorchOptimizer
-from kseq.saving.serialization import (
+from kseq.registry.serialization import (
     deserialize_keras_object,
     resolve_class,
     serialize_keras_object,

@@ -32,8 +32,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
+from kseq.core.naming import auto_name
 from kseq.optimizers import schedules
-from kseq.utils.naming import auto_name
 
 
 class Optimizer:
@@ -493,7 +493,7 @@ class Optimizer:
         if isinstance(lr, schedules.LearningRateSchedule):
             lr = schedules.serialize(lr)
         elif callable(lr):
-            from kseq.saving.object_registration import get_registered_name
+            from kseq.registry.object_registration import get_registered_name
 
             lr = get_registered_name(lr)
         return {

@@ -24,7 +24,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from kseq.saving.serialization import deserialize_keras_object, serialize_keras_object
+from kseq.registry.serialization import deserialize_keras_object, serialize_keras_object
 
 
 class LearningRateSchedule:

@@ -7,6 +7,6 @@ Example:
 
 from __future__ import annotations
 
-from kseq.utils.sequence import pad_sequences as pad_sequences
+from kseq.core.sequence import pad_sequences as pad_sequences
 
 __all__ = ["pad_sequences"]

@@ -10,17 +10,17 @@ Example:
     True
 """
 
+from kseq.registry.object_config import deserialize_keras_object as deserialize_keras_object
+from kseq.registry.object_config import serialize_keras_object as serialize_keras_object
+from kseq.registry.object_registration import CustomObjectScope as CustomObjectScope
+from kseq.registry.object_registration import custom_object_scope as custom_object_scope
+from kseq.registry.object_registration import get_custom_objects as get_custom_objects
+from kseq.registry.object_registration import get_registered_name as get_registered_name
+from kseq.registry.object_registration import get_registered_object as get_registered_object
+from kseq.registry.object_registration import (
+    register_keras_serializable as register_keras_serializable,
+)
 from kseq.saving.api import load_model as load_model
 from kseq.saving.api import load_weights as load_weights
 from kseq.saving.api import save_model as save_model
 from kseq.saving.api import save_weights as save_weights
-from kseq.saving.object_config import deserialize_keras_object as deserialize_keras_object
-from kseq.saving.object_config import serialize_keras_object as serialize_keras_object
-from kseq.saving.object_registration import CustomObjectScope as CustomObjectScope
-from kseq.saving.object_registration import custom_object_scope as custom_object_scope
-from kseq.saving.object_registration import get_custom_objects as get_custom_objects
-from kseq.saving.object_registration import get_registered_name as get_registered_name
-from kseq.saving.object_registration import get_registered_object as get_registered_object
-from kseq.saving.object_registration import (
-    register_keras_serializable as register_keras_serializable,
-)

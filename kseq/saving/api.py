@@ -11,7 +11,7 @@ file name              content                                              need
 ``*.weights.pt``       the same tree as ``.weights.h5``, via ``torch.save``  nothing
 =====================  ===================================================  ==========
 
-Every write is atomic (:mod:`kseq.saving.atomic`); every read validates the file first and never
+Every write is atomic (:mod:`kseq.core.atomic`); every read validates the file first and never
 runs code from it (see :mod:`kseq.saving.keras_archive`, :mod:`kseq.saving.h5_format`,
 :mod:`kseq.saving.torch_format`). ``torch.save(model.state_dict())`` / ``load_state_dict`` stay the
 torch-native path.
@@ -36,11 +36,11 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kseq.saving.atomic import atomic_write_bytes
+from kseq.core.atomic import atomic_write_bytes
+from kseq.registry.object_config import deserialize_keras_object, serialize_keras_object
 from kseq.saving.h5_format import H5Reader, h5_bytes, require_h5py
 from kseq.saving.keras_archive import KerasArchive, archive_bytes
 from kseq.saving.keras_weights import VariableReader, collect, restore
-from kseq.saving.object_config import deserialize_keras_object, serialize_keras_object
 from kseq.saving.torch_format import TorchReader, read_file_bytes, torch_bytes
 
 __all__ = [

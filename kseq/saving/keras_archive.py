@@ -25,9 +25,9 @@ import json
 import zipfile
 from typing import Any
 
+from kseq.registry.object_config import serialize_keras_object
 from kseq.saving.h5_format import H5Reader, h5_bytes
 from kseq.saving.keras_weights import collect
-from kseq.saving.object_config import serialize_keras_object
 from kseq.saving.zip_checks import escapes, open_zip, read_member
 
 __all__ = ["KerasArchive", "archive_bytes"]

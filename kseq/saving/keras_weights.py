@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from kseq.core.naming import to_snake_case
 from kseq.saving.optimizer_layout import keras_optimizer_arrays, set_keras_optimizer_arrays
-from kseq.utils.naming import to_snake_case
 
 if TYPE_CHECKING:
     from kseq.layers.layer import Layer

@@ -4,7 +4,7 @@ One file holds the model's ``state_dict()``, the optimizer's ``state_dict()`` (a
 exactly, including state with no Keras layout), the epoch/batch to resume at, and the random
 number generators' states (torch CPU and CUDA, NumPy's global generator, Python's ``random``), so
 that a resumed run shuffles and drops out exactly as the uninterrupted run would have. It is
-written with :func:`~kseq.saving.atomic.atomic_write_bytes` and read with
+written with :func:`~kseq.core.atomic.atomic_write_bytes` and read with
 :func:`~kseq.saving.torch_format.safe_torch_load` (zip and CRC checks, ``weights_only=True``),
 then validated field by field before anything in the model changes.
 
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from kseq.saving.atomic import atomic_write_bytes
+from kseq.core.atomic import atomic_write_bytes
 from kseq.saving.keras_weights import build_optimizer_for
 from kseq.saving.torch_format import read_file_bytes, safe_torch_load
 

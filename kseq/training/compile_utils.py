@@ -14,6 +14,7 @@ from typing import Any
 
 from kseq import losses as _losses
 from kseq import metrics as _metrics
+from kseq.core.naming import to_snake_case
 from kseq.metrics import (
     BinaryAccuracy,
     CategoricalAccuracy,
@@ -21,7 +22,6 @@ from kseq.metrics import (
     Metric,
     SparseCategoricalAccuracy,
 )
-from kseq.utils.naming import to_snake_case
 
 
 def _is_binary_or_sparse(

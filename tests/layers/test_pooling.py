@@ -13,7 +13,7 @@ import torch
 
 import kseq
 from kseq import layers
-from kseq.layers.conv_utils import same_padding
+from kseq.core.conv_utils import same_padding
 
 RNG = np.random.default_rng(0)
 WINDOWED = [f"{kind}Pooling{rank}D" for kind in ("Max", "Average") for rank in (1, 2, 3)]

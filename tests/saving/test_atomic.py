@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import kseq
-from kseq.saving.atomic import atomic_write, atomic_write_bytes
+from kseq.core.atomic import atomic_write, atomic_write_bytes
 from kseq.saving.training_checkpoint import load_checkpoint
 
 HERE = Path(__file__).parent

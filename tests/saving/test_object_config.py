@@ -14,8 +14,8 @@ import torch
 
 import kseq
 from kseq import constraints, initializers, losses, metrics, optimizers, regularizers
+from kseq.registry.serialization import in_safe_mode, safe_mode_scope
 from kseq.saving import deserialize_keras_object, serialize_keras_object
-from kseq.saving.serialization import in_safe_mode, safe_mode_scope
 
 NAMESPACES = {
     "initializers": initializers._ALL,

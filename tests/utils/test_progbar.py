@@ -65,7 +65,7 @@ SCENARIOS = [
 def test_same_text_as_keras(keras, monkeypatch, scenario) -> None:
     from keras.src.utils import progbar as keras_progbar
 
-    from kseq.utils import progbar as kseq_progbar
+    from kseq.core import progbar as kseq_progbar
 
     scenario = dict(scenario)
     theirs = run(keras.utils.Progbar, keras_progbar, monkeypatch, **scenario)
@@ -81,7 +81,7 @@ def test_verbose_zero_prints_nothing(capsys) -> None:
 
 
 def test_final_line_format(monkeypatch) -> None:
-    from kseq.utils import progbar as kseq_progbar
+    from kseq.core import progbar as kseq_progbar
 
     text = run(
         Progbar,

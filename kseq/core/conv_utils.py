@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from kseq.layers.layer import Shape
+from kseq.core.shapes import Shape
 
 __all__: list[str] = []  # helpers only; the layer classes live in conv*.py / pooling.py
 

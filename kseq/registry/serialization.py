@@ -25,8 +25,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kseq import config as config_mod
-from kseq.saving.object_registration import get_registered_name, get_registered_object
-from kseq.utils.lookup import unknown_name_message
+from kseq.registry.lookup import unknown_name_message
+from kseq.registry.object_registration import get_registered_name, get_registered_object
 
 
 def serialize_keras_object(

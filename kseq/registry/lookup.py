@@ -33,7 +33,7 @@ def lookup(kind: str, name: str, table: Mapping[str, T], *, case_insensitive: bo
         >>> lookup("loss", "MSE", {"mse": 0}, case_insensitive=True)
         0
     """
-    from kseq.saving.object_registration import get_registered_object
+    from kseq.registry.object_registration import get_registered_object
 
     custom = get_registered_object(name)
     if custom is not None:

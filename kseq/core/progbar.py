@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kseq.utils.io import print_msg
+from kseq.core.io import print_msg
 
 
 class Progbar:

@@ -68,3 +68,14 @@ def reset_uids() -> None:
         'dense'
     """
     _UIDS.clear()
+
+
+def clear_session() -> None:
+    """Reset Keras auto-naming (``dense``, ``dense_1``, ...), as ``keras.utils.clear_session``.
+
+    Example:
+        >>> import kseq
+        >>> clear_session(); kseq.layers.Dense(1).name
+        'dense'
+    """
+    reset_uids()

@@ -12,7 +12,7 @@ name. A class or function that is neither a kseq built-in, nor registered with
 ``register_keras_serializable``, nor given in ``custom_objects`` is refused with a ``ValueError``,
 and a ``__lambda__`` (Python bytecode) is refused unless safe mode is off.
 
-The per-namespace helpers in :mod:`kseq.saving.serialization` (``serialize_keras_object(obj, module,
+The per-namespace helpers in :mod:`kseq.registry.serialization` (``serialize_keras_object(obj, module,
 table)``) serve one namespace each; the functions here, exported as ``kseq.saving.*``, have Keras's
 signatures and route any object to its namespace.
 
@@ -35,12 +35,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from kseq.saving.object_registration import (
+from kseq.registry.object_registration import (
     custom_object_scope,
     get_registered_name,
     get_registered_object,
 )
-from kseq.saving.serialization import (
+from kseq.registry.serialization import (
     active_safe_mode_scope,
     in_safe_mode,
     raise_if_safe_mode,
