@@ -43,8 +43,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from kseq import activations
 from kseq.layers.layer import Layer
 from kseq.registry.object_registration import get_registered_name, get_registered_object
+from kseq.registry.serialization import in_safe_mode
 
 __all__ = ["Lambda"]
 
@@ -209,8 +211,6 @@ class Lambda(Layer):
             True
         """
         if safe_mode is None:
-            from kseq.registry.serialization import in_safe_mode  # load_model(safe_mode=...) scope
-
             safe_mode = in_safe_mode()
         config = dict(config)
         config["function"] = _deserialize_callable(config["function"], custom_objects, safe_mode)
@@ -278,8 +278,8 @@ def _load_lambda(config: Mapping[str, Any]) -> types.FunctionType:
         ) from exc
     if not isinstance(code, types.CodeType):
         raise ValueError("The `code` of a serialized lambda does not hold a code object.")
-    import kseq
-
+    # The package face is loaded (it is the entry point); a layer module cannot import it.
+    kseq = sys.modules["kseq"]
     namespace = {
         "__builtins__": builtins, "torch": torch, "F": torch.nn.functional, "np": np,
         "numpy": np, "math": math, "kseq": kseq, "keras": kseq,
@@ -351,8 +351,6 @@ def _deserialize_callable(
 def _find_function(
     name: str, custom_objects: Mapping[str, Any] | None, config: Mapping[str, Any]
 ) -> Any:
-    from kseq import activations
-
     found = get_registered_object(name, custom_objects)
     if found is None and name in activations.names():
         found = activations.get(name)

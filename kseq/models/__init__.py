@@ -6,9 +6,9 @@ Example:
     []
 """
 
+from kseq.models.cloning import clone_model as clone_model
 from kseq.models.model import Model as Model
 from kseq.models.sequential import Sequential as Sequential
-from kseq.saving.api import clone_model as clone_model
 from kseq.saving.api import load_model as load_model
 from kseq.saving.api import model_from_json as model_from_json
 from kseq.saving.api import save_model as save_model

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -51,6 +51,9 @@ class Sequential(Model):
         >>> m(torch.ones(5, 7)).shape, m.built
         (torch.Size([5, 2]), True)
     """
+
+    # Keras saves the stack as the `layers` list: variables under `layers/<snake_class>[_n]`.
+    keras_saves_layers_as_list: ClassVar[bool] = True
 
     def __init__(
         self, layers: Iterable[Any] | None = None, trainable: bool = True, name: str | None = None

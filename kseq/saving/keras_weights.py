@@ -28,50 +28,19 @@ Example:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import torch
-from torch import nn
 
-from kseq.core.naming import to_snake_case
+from kseq.layers.layer import Layer
 from kseq.saving.optimizer_layout import keras_optimizer_arrays, set_keras_optimizer_arrays
+from kseq.saving.variable_tree import OWN_VARIABLES_AT, VarGroup, layer_groups, layer_owners
 
-if TYPE_CHECKING:
-    from kseq.layers.layer import Layer
+__all__ = ["OWN_VARIABLES_AT", "VarGroup", "VariableReader", "collect", "layer_owners", "restore"]
 
-__all__ = ["OWN_VARIABLES_AT", "VarGroup", "VariableReader", "collect", "restore"]
-
-# Keras classes whose variables live in a sub-object (the RNN cell), relative to the layer's path.
-OWN_VARIABLES_AT: dict[str, str] = {
-    "SimpleRNN": "cell",
-    "LSTM": "cell",
-    "GRU": "cell",
-    "ConvLSTM1D": "cell",
-    "ConvLSTM2D": "cell",
-    "ConvLSTM3D": "cell",
-}
 NUMERIC_KINDS = "biuf"
-
-
-@dataclass
-class VarGroup:
-    """The variables stored under ``<path>/vars``.
-
-    Attributes:
-        path: Group path (``""`` is the model itself).
-        name: What Keras writes in the ``vars`` group's ``name`` attribute (the layer's name).
-        owner: The layer or optimizer the variables belong to.
-        arrays: The arrays in Keras layout (filled by :func:`collect`; shapes are what loading
-            expects).
-    """
-
-    path: str
-    name: str
-    owner: Any
-    arrays: list[np.ndarray] = field(default_factory=list)
 
 
 class VariableReader(Protocol):
@@ -88,85 +57,6 @@ class VariableReader(Protocol):
 
     def verify(self) -> None:
         """Raise ``ValueError`` if the file's own integrity check fails (a no-op without one)."""
-
-
-# ------------------------------------------------------------------------------------ layers
-def _is_layer(obj: Any) -> bool:
-    from kseq.layers.layer import Layer  # imported here: kseq.layers imports kseq.saving
-
-    return isinstance(obj, Layer)
-
-
-def _own_path(layer: Layer, path: str) -> str | None:
-    """Where ``layer``'s own variables live when Keras keeps them in a sub-object (RNN cell)."""
-    sub = getattr(type(layer), "_keras_variables_at", None) or OWN_VARIABLES_AT.get(
-        type(layer).__name__
-    )
-    if sub is None or _is_layer(getattr(layer, sub, None)):
-        return None
-    return f"{path}/{sub}" if path else sub
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}/{name}" if path else name
-
-
-def _list_paths(items: Iterator[nn.Module], container: str, found: dict[int, str]) -> None:
-    """Keras's naming inside a list attribute: ``<container>/<snake_class>[_n]``."""
-    counters: dict[str, int] = {}
-    for item in items:
-        if _is_layer(item):
-            base = to_snake_case(type(item).__name__)
-            n = counters[base] = counters.get(base, -1) + 1
-            found.setdefault(id(item), _join(container, base if n == 0 else f"{base}_{n}"))
-        else:
-            _child_paths(item, container, found)
-
-
-def _child_paths(module: nn.Module, path: str, found: dict[int, str]) -> None:
-    """Record the Keras path of every Layer below ``module`` (stopping at Layers)."""
-    from kseq.models import Sequential
-
-    if isinstance(module, Sequential):  # Keras saves a Sequential's stack as its `layers` list
-        _list_paths(iter(module.layers), _join(path, "layers"), found)
-        return
-    for attr, child in module.named_children():
-        if _is_layer(child):
-            found.setdefault(id(child), _join(path, attr))
-        elif isinstance(child, (nn.ModuleList, nn.Sequential, nn.ModuleDict)):
-            _list_paths(child.children(), _join(path, attr), found)
-        else:
-            _child_paths(child, path, found)
-
-
-def _layer_groups(layer: Layer, path: str) -> Iterator[VarGroup]:
-    """Groups of ``layer`` and its sublayers, own variables first (``get_weights`` order)."""
-    own = layer._get_own_weights() if layer.built else []
-    sub = _own_path(layer, path)
-    if sub is not None and own:
-        yield VarGroup(path, layer.name, layer)
-        yield VarGroup(sub, f"{to_snake_case(type(layer).__name__)}_cell", layer, own)
-    else:
-        yield VarGroup(path, layer.name, layer, own)
-    paths: dict[int, str] = {}
-    _child_paths(layer, path, paths)
-    for child in layer._sublayers():
-        yield from _layer_groups(child, paths.get(id(child), _join(path, child.name)))
-
-
-def layer_owners(model: Layer) -> list[Layer]:
-    """The layers of ``model`` (itself included) in Keras's variable order, each once.
-
-    Example:
-        >>> import kseq
-        >>> model = kseq.Sequential([kseq.Input((1,)), kseq.layers.Dense(1, name="d")])
-        >>> [layer.name for layer in layer_owners(model)][1:]
-        ['d']
-    """
-    seen: dict[int, Layer] = {}
-    for group in _layer_groups(model, ""):
-        seen.setdefault(id(group.owner), group.owner)
-    return list(seen.values())
 
 
 def build_optimizer_for(model: Any) -> bool:
@@ -207,7 +97,7 @@ def collect(model: Layer, include_optimizer: bool = False) -> list[VarGroup]:
         >>> [a.shape for a in collect(model)[1].arrays]
         [(2, 1), (1,)]
     """
-    groups = list(_layer_groups(model, ""))
+    groups = list(layer_groups(model, ""))
     optimizer = getattr(model, "optimizer", None) if include_optimizer else None
     if optimizer is not None:
         # Save the state a loader builds anyway (Keras's compile_from_config builds the optimizer,

@@ -36,6 +36,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from kseq.saving.variable_tree import layer_owners
+
 __all__ = ["keras_optimizer_arrays", "set_keras_optimizer_arrays"]
 
 # Optimizers whose first N slots Keras creates together, i.e. interleaved per variable.
@@ -47,8 +49,6 @@ INTERLEAVED_SLOTS: dict[str, int] = {
 def _trainable_by_layer(model: Any, params: list[Tensor]) -> list[tuple[Any, list[Tensor]]] | None:
     """``[(layer, its optimized params)]`` in Keras's ``trainable_variables`` order, or ``None``
     when that order is not the optimizer's parameter order."""
-    from kseq.saving.keras_weights import layer_owners
-
     wanted = {id(p) for p in params}
     out = []
     for layer in layer_owners(model):
