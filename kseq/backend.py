@@ -24,7 +24,7 @@ from kseq.config import set_floatx as set_floatx
 from kseq.config import set_image_data_format as set_image_data_format
 from kseq.core.naming import clear_session as clear_session
 from kseq.core.naming import get_uid as get_uid
-from kseq.layers.input_layer import KerasTensor
+from kseq.layers.input_layer import KerasTensor as _KerasTensor
 from kseq.ops.core import cast as cast
 from kseq.ops.core import convert_to_numpy as convert_to_numpy
 from kseq.ops.core import convert_to_tensor as convert_to_tensor
@@ -65,7 +65,7 @@ def is_keras_tensor(x: Any) -> bool:
         >>> is_keras_tensor(kseq.Input(shape=(3,))), is_keras_tensor(torch.zeros(3))
         (True, False)
     """
-    return isinstance(x, KerasTensor)
+    return isinstance(x, _KerasTensor)
 
 
 def random_seed_dtype() -> str:
