@@ -33,10 +33,10 @@ Example:
     ['Half', 'half']
     >>> demo.get("half")(4.0), demo.serialize(Half())["module"]
     (2.0, 'demo.halvers')
-    >>> demo.get("halve")
+    >>> demo.get("hafl")
     Traceback (most recent call last):
     ...
-    ValueError: Unknown halver: 'halve'. Did you mean 'half'? ...
+    ValueError: Unknown halver: 'hafl'. Did you mean 'half'? ...
     >>> _ = NAMESPACES.pop("demo_halvers")
 """
 
