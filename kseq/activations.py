@@ -3,22 +3,33 @@
 Every function takes and returns a ``torch.Tensor`` and follows Keras 3's formula and defaults
 (e.g. ``leaky_relu`` slope 0.2, ``gelu`` exact by default, ``hard_sigmoid = relu6(x + 3) / 6``).
 
+``get`` resolves a name, a config dict or a callable (``None`` means ``linear``), ``serialize``
+gives the name an activation is saved under (built-in or registered name), ``deserialize`` is its
+inverse and ``names()`` lists every name ``get`` accepts.
+
 Example:
     >>> import torch
     >>> get("relu")(torch.tensor([-1.0, 2.0]))
     tensor([0., 2.])
+    >>> get(None) is linear, get("swish") is silu, serialize(relu), deserialize("tanh") is tanh
+    (True, True, 'relu', True)
+    >>> "relu" in names() and "swish" in names()
+    True
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from kseq.registry.lookup import unknown_name_message
+from kseq.registry.lookup import unknown_name_message as unknown_name_message
+from kseq.registry.namespace import Namespace as _Namespace
+from kseq.registry.object_registration import get_registered_name as _get_registered_name
+from kseq.registry.object_registration import get_registered_object as _get_registered_object
 
 Activation = Callable[[Tensor], Tensor]
 
@@ -362,65 +373,52 @@ _ALL["hard_swish"] = hard_silu
 FUSABLE: dict[Activation, str] = {sigmoid: "sigmoid", softmax: "softmax"}
 
 
-def names() -> list[str]:
-    """Every activation name ``get()`` accepts.
+class _Activations(_Namespace):
+    """Activations are functions: ``get(None)`` is ``linear``, a name gives the function itself
+    (built-ins before registered objects), a dict names it in ``config`` (or ``class_name``),
+    and ``serialize`` gives the name string."""
 
-    Example:
-        >>> "relu" in names() and "swish" in names()
-        True
-    """
-    return sorted(_ALL)
-
-
-def get(identifier: str | Activation | dict[str, Any] | None) -> Activation:
-    """Resolve an activation name, config dict or callable (``None`` means ``linear``).
-
-    Example:
-        >>> get(None) is linear, get("swish") is silu
-        (True, True)
-    """
-    if identifier is None:
-        return linear
-    if isinstance(identifier, dict):
-        identifier = identifier.get("config", identifier.get("class_name"))
-    if isinstance(identifier, str):
-        from kseq.registry.object_registration import get_registered_object
-
-        fn = _ALL.get(identifier) or get_registered_object(identifier)
+    def lookup(self, name: str, custom_objects: Mapping[str, Any] | None = None) -> Activation:
+        """The activation function named ``name`` (built-ins first, then registered ones)."""
+        fn = self.table.get(name) or _get_registered_object(name)
         if fn is None:
-            raise ValueError(unknown_name_message("activation", identifier, _ALL))
+            raise ValueError(unknown_name_message("activation", name, self.table))
         return fn
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret activation function identifier: {identifier!r}")
+
+    def get(self, identifier: str | Activation | dict[str, Any] | None) -> Activation:
+        """Resolve an activation name, config dict or callable (``None`` means ``linear``)."""
+        if identifier is None:
+            return linear
+        if isinstance(identifier, dict):
+            identifier = identifier.get("config", identifier.get("class_name"))
+        if isinstance(identifier, str):
+            return self.lookup(identifier)
+        if callable(identifier):
+            return identifier
+        raise ValueError(f"Could not interpret activation function identifier: {identifier!r}")
+
+    def serialize(self, activation: Activation) -> str:
+        """The name an activation is saved under (built-in name or registered name)."""
+        for name, fn in self.table.items():
+            if fn is activation and name not in ("swish", "hard_swish"):
+                return name
+        # A registered function saves as "package>name"; an unregistered one by its __name__
+        # (loading it then needs custom_objects).
+        return _get_registered_name(activation)
+
+    def deserialize(
+        self, config: str | dict[str, Any], custom_objects: Mapping[str, Any] | None = None
+    ) -> Activation:
+        """Inverse of :meth:`serialize` (``custom_objects`` may name the function)."""
+        if isinstance(config, str) and custom_objects and config in custom_objects:
+            return custom_objects[config]
+        return self.get(config)
 
 
-def serialize(activation: Activation) -> str:
-    """The name an activation is saved under (built-in name or registered name).
+_ACTIVATIONS = _Activations("activation", "activations", "keras.activations", table=_ALL)
+_ACTIVATIONS.functions = _ALL  # every activation is a function saved by name
 
-    Example:
-        >>> serialize(relu)
-        'relu'
-    """
-    for name, fn in _ALL.items():
-        if fn is activation and name not in ("swish", "hard_swish"):
-            return name
-    from kseq.registry.object_registration import get_registered_name
-
-    # A registered function saves as "package>name"; an unregistered one by its __name__
-    # (loading it then needs custom_objects).
-    return get_registered_name(activation)
-
-
-def deserialize(
-    config: str | dict[str, Any], custom_objects: dict[str, Any] | None = None
-) -> Activation:
-    """Inverse of :func:`serialize`.
-
-    Example:
-        >>> deserialize("tanh") is tanh
-        True
-    """
-    if isinstance(config, str) and custom_objects and config in custom_objects:
-        return custom_objects[config]
-    return get(config)
+names = _ACTIVATIONS.names
+get = _ACTIVATIONS.get
+serialize = _ACTIVATIONS.serialize
+deserialize = _ACTIVATIONS.deserialize

@@ -3,10 +3,18 @@
 A constraint sees the weight in *Keras layout* (Dense kernel ``(in, out)``, Conv2D kernel
 ``(kh, kw, in, out)``), so ``axis`` arguments mean what they mean in Keras.
 
+``get`` resolves a name (``"max_norm"``, ``"NonNeg"``), a config dict, an instance or a callable;
+``serialize`` gives ``{"module", "class_name", "config", "registered_name"}`` (``None`` stays
+``None``) and ``deserialize`` is its inverse.
+
 Example:
     >>> import torch
     >>> get("non_neg")(torch.tensor([-1.0, 2.0]))
     tensor([0., 2.])
+    >>> type(get("unit_norm")).__name__, serialize(MaxNorm(3))["config"]
+    ('UnitNorm', {'max_value': 3, 'axis': 0})
+    >>> type(deserialize({"class_name": "NonNeg", "config": {}})).__name__
+    'NonNeg'
 """
 
 from __future__ import annotations
@@ -18,11 +26,12 @@ import torch
 from torch import Tensor
 
 from kseq import config
-from kseq.registry.serialization import (
-    deserialize_keras_object,
-    resolve_class,
-    serialize_keras_object,
-)
+from kseq.registry.namespace import Namespace as _Namespace
+
+# Importable from here as before (kseq's public API snapshot lists them).
+from kseq.registry.serialization import deserialize_keras_object as deserialize_keras_object
+from kseq.registry.serialization import resolve_class as resolve_class
+from kseq.registry.serialization import serialize_keras_object as serialize_keras_object
 
 Axis = int | Sequence[int]
 
@@ -138,41 +147,9 @@ _ALL: dict[str, type[Constraint]] = {
 }  # fmt: skip
 
 
-def get(identifier: str | dict[str, Any] | Constraint | Any | None) -> Any:
-    """Resolve a name (``"max_norm"``, ``"NonNeg"``), a config dict, an instance or a callable.
-
-    Example:
-        >>> type(get("unit_norm")).__name__
-        'UnitNorm'
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize_keras_object(identifier, "constraint", _ALL)
-    if isinstance(identifier, str):
-        return resolve_class("constraint", identifier, _ALL)()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}")
-
-
-def serialize(constraint: Any) -> dict[str, Any] | None:
-    """``{"class_name", "config"}`` for a constraint (``None`` stays ``None``).
-
-    Example:
-        >>> serialize(MaxNorm(3))["config"]
-        {'max_value': 3, 'axis': 0}
-    """
-    return serialize_keras_object(constraint, "keras.constraints", _ALL)
-
-
-def deserialize(config: dict[str, Any] | str | None) -> Any:
-    """Inverse of :func:`serialize`.
-
-    Example:
-        >>> type(deserialize({"class_name": "NonNeg", "config": {}})).__name__
-        'NonNeg'
-    """
-    if config is None:
-        return None
-    return deserialize_keras_object(config, "constraint", _ALL)
+_CONSTRAINTS = _Namespace(
+    "constraint", "constraints", "keras.constraints", table=_ALL, deserialize_none=True
+)
+get = _CONSTRAINTS.get
+serialize = _CONSTRAINTS.serialize
+deserialize = _CONSTRAINTS.deserialize

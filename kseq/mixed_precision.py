@@ -4,7 +4,12 @@
 ``predict`` under ``torch.autocast`` (plus a ``torch.amp.GradScaler`` for float16), which is how
 PyTorch does mixed precision; Keras's own per-layer casting is not needed on torch.
 
+``get`` resolves ``None`` (the global policy), a name, a ``torch.dtype``, a config dict or a
+policy; ``serialize`` gives Keras's config form of a policy.
+
 Example:
+    >>> get(torch.float64).name, serialize(DTypePolicy("float32"))["config"]
+    ('float64', {'name': 'float32'})
     >>> set_global_policy("mixed_bfloat16")
     >>> global_policy().compute_dtype, global_policy().variable_dtype
     ('bfloat16', 'float32')
@@ -16,6 +21,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
+from kseq import config
+from kseq.registry.namespace import MODELS as _MODELS
+from kseq.registry.namespace import Namespace as _Namespace
 
 _VALID = ("float16", "bfloat16", "float32", "float64", "mixed_float16", "mixed_bfloat16")
 
@@ -29,8 +38,6 @@ class DTypePolicy:
     """
 
     def __init__(self, name: str | None = None) -> None:
-        from kseq import config
-
         name = name or config.floatx()
         if name not in _VALID:
             raise ValueError(
@@ -79,22 +86,37 @@ Policy = DTypePolicy
 _GLOBAL_POLICY: DTypePolicy | None = None
 
 
-def get(identifier: Any) -> DTypePolicy:
-    """Resolve ``None`` (the global policy), a name, a ``torch.dtype``, a config dict or a policy.
+class _DTypePolicies(_Namespace):
+    """``get(None)`` is the global policy, a ``torch.dtype`` or a name gives its policy, and
+    ``serialize`` writes Keras's ``{"module": "keras", "class_name": "DTypePolicy", ...}``.
+    Configs name the class as ``keras.DTypePolicy``: its table is the ``keras`` module's."""
 
-    Example:
-        >>> get(torch.float64).name
-        'float64'
-    """
-    if identifier is None:
-        return global_policy()
-    if isinstance(identifier, DTypePolicy):
-        return identifier
-    if isinstance(identifier, torch.dtype):
-        return DTypePolicy(str(identifier).removeprefix("torch."))
-    if isinstance(identifier, dict):
-        return DTypePolicy(**identifier.get("config", identifier))
-    return DTypePolicy(str(identifier))
+    def get(self, identifier: Any) -> DTypePolicy:
+        """Resolve ``None`` (the global policy), a name, a ``torch.dtype``, a config dict or a policy."""
+        if identifier is None:
+            return global_policy()
+        if isinstance(identifier, DTypePolicy):
+            return identifier
+        if isinstance(identifier, torch.dtype):
+            return DTypePolicy(str(identifier).removeprefix("torch."))
+        if isinstance(identifier, dict):
+            return DTypePolicy(**identifier.get("config", identifier))
+        return DTypePolicy(str(identifier))
+
+    def serialize(self, policy: DTypePolicy) -> dict[str, Any]:
+        """Keras's config form of a policy."""
+        return {
+            "module": "keras",
+            "class_name": "DTypePolicy",
+            "config": policy.get_config(),
+            "registered_name": None,
+        }
+
+
+_POLICIES = _DTypePolicies("dtype policy", "dtype_policies", "keras", table=_MODELS.table)
+_POLICIES.register(DTypePolicy)
+get = _POLICIES.get
+serialize = _POLICIES.serialize
 
 
 def set_global_policy(policy: str | DTypePolicy | None) -> None:
@@ -117,18 +139,3 @@ def global_policy() -> DTypePolicy:
         'float32'
     """
     return _GLOBAL_POLICY or DTypePolicy()
-
-
-def serialize(policy: DTypePolicy) -> dict[str, Any]:
-    """Keras's config form of a policy.
-
-    Example:
-        >>> serialize(DTypePolicy("float32"))["config"]
-        {'name': 'float32'}
-    """
-    return {
-        "module": "keras",
-        "class_name": "DTypePolicy",
-        "config": policy.get_config(),
-        "registered_name": None,
-    }

@@ -4,10 +4,18 @@ Layers take them as ``kernel_regularizer=``, ``bias_regularizer=`` and ``activit
 the penalties appear in ``model.losses`` and are added to the training loss, as in Keras. Weight
 penalties are computed on the *Keras-layout* view of a weight (Dense kernel ``(in, out)``).
 
+``get`` resolves ``"l1"``, ``"l2"``, ``"l1_l2"``, a config dict, an instance or a callable;
+``serialize`` gives ``{"module", "class_name", "config", "registered_name"}`` (``None`` stays
+``None``) and ``deserialize`` is its inverse.
+
 Example:
     >>> import torch
     >>> round(float(get("l2")(torch.ones(2, 2))), 6)
     0.04
+    >>> get("l1_l2").get_config(), serialize(L2(0.1))["config"]
+    ({'l1': 0.01, 'l2': 0.01}, {'l2': 0.1})
+    >>> type(deserialize({"class_name": "L1", "config": {"l1": 0.1}})).__name__
+    'L1'
 """
 
 from __future__ import annotations
@@ -20,11 +28,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from kseq import config
-from kseq.registry.serialization import (
-    deserialize_keras_object,
-    resolve_class,
-    serialize_keras_object,
-)
+from kseq.registry.namespace import Namespace as _Namespace
+
+# Importable from here as before (kseq's public API snapshot lists them).
+from kseq.registry.serialization import deserialize_keras_object as deserialize_keras_object
+from kseq.registry.serialization import resolve_class as resolve_class
+from kseq.registry.serialization import serialize_keras_object as serialize_keras_object
 
 
 def _validate_float(value: Any, name: str) -> float:
@@ -168,44 +177,20 @@ _ALL: dict[str, type[Regularizer]] = {
 }  # fmt: skip
 
 
-def get(identifier: str | dict[str, Any] | Regularizer | Any | None) -> Any:
-    """Resolve ``"l1"``, ``"l2"``, ``"l1_l2"``, a config dict, an instance or a callable.
+class _Regularizers(_Namespace):
+    """The string ``"l1_l2"`` gives ``L1L2(l1=0.01, l2=0.01)``: Keras documents 0.01 / 0.01 for
+    it (Keras 3.15 itself rejects it), while ``L1L2()`` defaults to zeros."""
 
-    Example:
-        >>> get("l1_l2").get_config()
-        {'l1': 0.01, 'l2': 0.01}
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize_keras_object(identifier, "regularizer", _ALL)
-    if isinstance(identifier, str):
-        if identifier == "l1_l2":
-            # Keras documents 0.01 / 0.01 for this string (Keras 3.15 itself rejects it).
+    def from_name(self, name: str) -> Any:
+        """``get("l1_l2")`` is ``L1L2(0.01, 0.01)``; other names as in :class:`Namespace`."""
+        if name == "l1_l2":
             return L1L2(l1=0.01, l2=0.01)
-        return resolve_class("regularizer", identifier, _ALL)()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+        return super().from_name(name)
 
 
-def serialize(regularizer: Any) -> dict[str, Any] | None:
-    """``{"class_name", "config"}`` for a regularizer (``None`` stays ``None``).
-
-    Example:
-        >>> serialize(L2(0.1))["config"]
-        {'l2': 0.1}
-    """
-    return serialize_keras_object(regularizer, "keras.regularizers", _ALL)
-
-
-def deserialize(config: dict[str, Any] | str | None) -> Any:
-    """Inverse of :func:`serialize`.
-
-    Example:
-        >>> type(deserialize({"class_name": "L1", "config": {"l1": 0.1}})).__name__
-        'L1'
-    """
-    if config is None:
-        return None
-    return deserialize_keras_object(config, "regularizer", _ALL)
+_REGULARIZERS = _Regularizers(
+    "regularizer", "regularizers", "keras.regularizers", table=_ALL, deserialize_none=True
+)
+get = _REGULARIZERS.get
+serialize = _REGULARIZERS.serialize
+deserialize = _REGULARIZERS.deserialize

@@ -1,17 +1,24 @@
 """``kseq.layers``: Keras layers as ``torch.nn.Module``s.
 
 Each family lives in its own module, which lists its public names in ``__all__``; this package
-re-exports them and keeps the name table that configs are deserialized from.
+re-exports them and keeps the name table that configs are deserialized from. ``serialize`` gives
+Keras's layer config dict (``module``, ``class_name``, ``config``, ``build_config``) and
+``deserialize`` instantiates a layer from it (kseq classes and registered ones only).
 
 Example:
     >>> from kseq.layers import Dense
     >>> Dense(4).units
     4
+    >>> serialize(Dense(2, name="d"))["config"]["units"]
+    2
+    >>> deserialize(serialize(Dense(3, name="d3"))).units
+    3
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
 from kseq.layers.activation import *  # noqa: F403
@@ -36,7 +43,12 @@ from kseq.layers.regularization import *  # noqa: F403
 from kseq.layers.reshaping import *  # noqa: F403
 from kseq.layers.spatial_reshaping import *  # noqa: F403
 from kseq.layers.wrappers import *  # noqa: F403
-from kseq.registry.serialization import deserialize_keras_object, serialize_keras_object
+from kseq.registry.namespace import MODELS as _MODELS
+from kseq.registry.namespace import Namespace as _Namespace
+
+# Importable from here as before (kseq's public API snapshot lists them).
+from kseq.registry.serialization import deserialize_keras_object as deserialize_keras_object
+from kseq.registry.serialization import serialize_keras_object as serialize_keras_object
 
 # Every public Layer class by name (aliases such as MaxPool2D included), for deserialization.
 _ALL: dict[str, Any] = {
@@ -45,38 +57,35 @@ _ALL: dict[str, Any] = {
 }  # fmt: skip
 
 
-def serialize(layer: Layer) -> dict[str, Any]:
-    """Keras's layer config dict (``module``, ``class_name``, ``config``, ``build_config``).
+class _Layers(_Namespace):
+    """A layer config carries its ``build_config``; a nested ``Sequential`` (registered in the
+    ``keras`` namespace by ``kseq.models``) is saved as ``keras.Sequential``, as in Keras files."""
 
-    Example:
-        >>> serialize(Dense(2, name="d"))["config"]["units"]
-        2
-    """
-    from kseq.models import Sequential  # a nested Sequential is `keras.Sequential` in Keras files
+    def serialize(self, layer: Layer) -> dict[str, Any]:
+        """Keras's layer config dict (``module``, ``class_name``, ``config``, ``build_config``)."""
+        if type(layer) is _MODELS.table.get("Sequential"):
+            config = _MODELS.serialize(layer)
+        else:
+            config = super().serialize(layer)
+        assert config is not None
+        build_config = layer.get_build_config()
+        if build_config is not None:
+            config["build_config"] = build_config
+        return config
 
-    if type(layer) is Sequential:
-        config = serialize_keras_object(layer, "keras", {"Sequential": Sequential})
-    else:
-        config = serialize_keras_object(layer, "keras.layers", _ALL)
-    assert config is not None
-    build_config = layer.get_build_config()
-    if build_config is not None:
-        config["build_config"] = build_config
-    return config
+    def deserialize(
+        self, config: dict[str, Any], custom_objects: Mapping[str, Any] | None = None
+    ) -> Layer:
+        """Instantiate a layer from :meth:`serialize` output (kseq and registered classes only)."""
+        if config.get("class_name") in ("Sequential",):
+            sequential = _MODELS.table["Sequential"]
+            return sequential.from_config(config["config"], custom_objects=custom_objects)
+        layer = super().deserialize(config, custom_objects)
+        if config.get("build_config") and not layer.built:
+            layer.build_from_config(config["build_config"])
+        return layer
 
 
-def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Layer:
-    """Instantiate a layer from :func:`serialize` output (kseq classes and registered ones only).
-
-    Example:
-        >>> deserialize(serialize(Dense(3, name="d3"))).units
-        3
-    """
-    if config.get("class_name") in ("Sequential",):
-        from kseq.models import Sequential
-
-        return Sequential.from_config(config["config"], custom_objects=custom_objects)
-    layer = deserialize_keras_object(config, "layer", _ALL, custom_objects)
-    if config.get("build_config") and not layer.built:
-        layer.build_from_config(config["build_config"])
-    return layer
+_LAYERS = _Layers("layer", "layers", "keras.layers", table=_ALL)
+serialize = _LAYERS.serialize
+deserialize = _LAYERS.deserialize

@@ -14,20 +14,33 @@ deliberately differs:
 * ``CategoricalGeneralizedCrossEntropy`` squeezes ``(N, 1)`` labels (Keras broadcasts them to an
   ``(N, N)`` loss) and ``Circle`` has finite gradients for samples without a positive pair.
 
+``get`` resolves a loss name, config dict, class, instance or callable (built-in names always give
+a ``Loss`` instance); ``get_function`` gives the per-sample loss *function* registered under a name
+(a built-in function name such as ``"huber"``, an alias such as ``"mse"``, or a
+``register_keras_serializable`` name); ``serialize`` gives the config of a loss object or the
+registered name of a loss function, ``deserialize`` is its inverse, and ``names()`` lists every
+string ``get`` accepts.
+
 Example:
     >>> import torch
     >>> loss = get("mse")
     >>> float(loss(torch.zeros(2), torch.ones(2)))
     1.0
+    >>> type(get("binary_crossentropy")).__name__, get_function("mse").__name__
+    ('BinaryCrossentropy', 'mean_squared_error')
+    >>> serialize(MeanSquaredError())["class_name"], "binary_crossentropy" in names()
+    ('MeanSquaredError', True)
+    >>> type(deserialize({"class_name": "MeanSquaredError", "config": {}})).__name__
+    'MeanSquaredError'
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from kseq.core.naming import to_snake_case
+from kseq.core.naming import to_snake_case as to_snake_case
 from kseq.losses.ctc import CTC as CTC
 from kseq.losses.ctc import ctc as ctc
 from kseq.losses.hinge import CategoricalHinge as CategoricalHinge
@@ -92,11 +105,12 @@ from kseq.losses.segmentation import dice as dice
 from kseq.losses.segmentation import tversky as tversky
 from kseq.losses.similarity import Circle as Circle
 from kseq.losses.similarity import circle as circle
-from kseq.registry.serialization import (
-    deserialize_keras_object,
-    resolve_class,
-    serialize_keras_object,
-)
+from kseq.registry.namespace import Namespace as _Namespace
+
+# Importable from here as before (kseq's public API snapshot lists them).
+from kseq.registry.serialization import deserialize_keras_object as deserialize_keras_object
+from kseq.registry.serialization import resolve_class as resolve_class
+from kseq.registry.serialization import serialize_keras_object as serialize_keras_object
 
 # Aliases, as in keras.losses (and Keras 2's names, which Keras 3 still exports as legacy).
 mse = MSE = mean_squared_error
@@ -106,6 +120,11 @@ msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence = kl_divergence
 bce = BCE = binary_crossentropy
 logcosh = log_cosh
+_FUNCTION_ALIASES: dict[str, Callable[..., Any]] = {
+    "mse": mse, "MSE": MSE, "mae": mae, "MAE": MAE, "mape": mape, "MAPE": MAPE, "msle": msle,
+    "MSLE": MSLE, "kld": kld, "KLD": KLD, "kullback_leibler_divergence": kl_divergence,
+    "bce": bce, "BCE": BCE, "logcosh": logcosh,
+}  # fmt: skip
 
 # Class <-> function pairs: a string naming either resolves to the class (so fit can fuse and save it).
 _PAIRS: dict[type[Loss], Callable[..., Any]] = {
@@ -142,13 +161,57 @@ _ALIASES: dict[str, type[Loss]] = {
     "logcosh": LogCosh, "kullback_leibler_divergence": KLDivergence, "huber_loss": Huber,
 }  # fmt: skip
 
-_ALL: dict[str, Any] = {"Loss": Loss, "LossFunctionWrapper": LossFunctionWrapper}
+
+class _Losses(_Namespace):
+    """A string names the loss *class* (``"huber"`` gives ``Huber()``), any class is instantiated,
+    a function saves under its registered name, and ``get_function`` also takes the aliases."""
+
+    def from_name(self, name: str) -> Any:
+        """A new instance of the loss class ``name`` stands for (a registered function as is)."""
+        obj = self.lookup(name)
+        if inspect.isclass(obj):
+            return obj()
+        if callable(obj):
+            return obj
+        raise ValueError(f"Could not interpret loss identifier: {name!r}")
+
+    def function_table(self) -> dict[str, Callable[..., Any]]:
+        """Loss function names plus the aliases of the classes that have a function form."""
+        functions = {fn.__name__: fn for fn in _PAIRS.values()}
+        functions.update({alias: _PAIRS[cls] for alias, cls in _ALIASES.items() if cls in _PAIRS})
+        return functions
+
+    def serialize(self, loss: Any) -> dict[str, Any] | str | None:
+        """Config of a loss object, or the registered name of a loss function."""
+        if loss is None or isinstance(loss, str):
+            return loss
+        if isinstance(loss, Loss):
+            return super().serialize(loss)
+        return self.registered_name(loss)
+
+    def deserialize(self, config: Any, custom_objects: Mapping[str, Any] | None = None) -> Any:
+        """Inverse of :meth:`serialize` (a name gives what :meth:`get` gives)."""
+        if isinstance(config, str):
+            if custom_objects is not None and config in custom_objects:
+                return custom_objects[config]
+            return self.get(config)
+        return super().deserialize(config, custom_objects)
+
+
+_LOSSES = _Losses("loss", "losses", "keras.losses", base=object)
+_LOSSES.register(Loss, LossFunctionWrapper)
+_ALL = _LOSSES.table
 
 
 def register_builtin(cls: type[Loss], fn: Callable[..., Any] | None = None, *aliases: str) -> None:
     """Add a built-in loss class (and its function form and aliases) to the string table.
 
     Used by the modules of this package; user code registers with ``register_keras_serializable``.
+
+    Example:
+        >>> register_builtin(MeanSquaredError, mean_squared_error, "mse")
+        >>> type(get("mse")).__name__
+        'MeanSquaredError'
     """
     if fn is not None:
         _PAIRS[cls] = fn
@@ -159,95 +222,16 @@ def register_builtin(cls: type[Loss], fn: Callable[..., Any] | None = None, *ali
 
 def _rebuild() -> None:
     for cls, fn in _PAIRS.items():
-        _ALL[cls.__name__] = cls
-        _ALL[to_snake_case(cls.__name__)] = cls
-        _ALL[fn.__name__] = cls
-    _ALL.update(_ALIASES)
+        _LOSSES.register(cls, aliases={fn.__name__: cls}, snake_case=True)
+    _LOSSES.register(aliases=_ALIASES)
+    # Functions configs may name ({"class_name": "function", "config": "mse"}), as in keras.losses.
+    _LOSSES.register_function(*_PAIRS.values(), **_FUNCTION_ALIASES)
 
 
 _rebuild()
 
-
-def get_function(name: str) -> Callable[..., Any]:
-    """The per-sample loss *function* registered under ``name`` (a built-in function name such as
-    ``"huber"``, an alias such as ``"mse"``, or a ``register_keras_serializable`` name).
-
-    Example:
-        >>> get_function("mse").__name__
-        'mean_squared_error'
-    """
-    from kseq.registry.object_registration import get_registered_object
-
-    found = get_registered_object(name)
-    if found is not None:
-        return found
-    functions = {fn.__name__: fn for fn in _PAIRS.values()}
-    functions.update({alias: _PAIRS[cls] for alias, cls in _ALIASES.items() if cls in _PAIRS})
-    return resolve_class("loss function", name, functions)
-
-
-def names() -> list[str]:
-    """Every string ``get()`` accepts.
-
-    Example:
-        >>> "binary_crossentropy" in names()
-        True
-    """
-    return sorted(_ALL)
-
-
-def get(identifier: Any) -> Loss | Callable[..., Any] | None:
-    """Resolve a loss name, config dict, class, instance or callable.
-
-    Built-in names always give a ``Loss`` instance (Keras gives the bare function for snake_case
-    names; kseq gives the equivalent class so ``fit`` can fuse it and ``save`` can name it).
-
-    Example:
-        >>> type(get("binary_crossentropy")).__name__
-        'BinaryCrossentropy'
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        obj = resolve_class("loss", identifier, _ALL)
-    else:
-        obj = identifier
-    if inspect.isclass(obj):
-        return obj()
-    if callable(obj):
-        return obj
-    raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
-
-
-def serialize(loss: Any) -> dict[str, Any] | str | None:
-    """Config of a loss object, or the registered name of a loss function.
-
-    Example:
-        >>> serialize(MeanSquaredError())["class_name"]
-        'MeanSquaredError'
-    """
-    if loss is None or isinstance(loss, str):
-        return loss
-    if isinstance(loss, Loss):
-        return serialize_keras_object(loss, "keras.losses", _ALL)
-    from kseq.registry.object_registration import get_registered_name
-
-    return get_registered_name(loss)
-
-
-def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Any:
-    """Inverse of :func:`serialize`.
-
-    Example:
-        >>> type(deserialize({"class_name": "MeanSquaredError", "config": {}})).__name__
-        'MeanSquaredError'
-    """
-    if isinstance(config, str):
-        return (
-            get(config)
-            if custom_objects is None or config not in custom_objects
-            else custom_objects[config]
-        )
-    return deserialize_keras_object(config, "loss", _ALL, custom_objects)
+names = _LOSSES.names
+get = _LOSSES.get
+get_function = _LOSSES.get_function
+serialize = _LOSSES.serialize
+deserialize = _LOSSES.deserialize

@@ -23,6 +23,8 @@ from torch import Tensor
 
 from kseq import mixed_precision
 from kseq.core.naming import auto_name
+from kseq.registry.namespace import NAMESPACES
+from kseq.registry.object_registration import get_registered_name
 
 REDUCTIONS = ("sum_over_batch_size", "sum", None, "none", "mean", "mean_with_sample_weight")
 
@@ -248,8 +250,6 @@ class LossFunctionWrapper(Loss):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         if type(self) is LossFunctionWrapper:
-            from kseq.registry.object_registration import get_registered_name
-
             config["fn"] = get_registered_name(self.fn)
         return {**config, **self._fn_kwargs}
 
@@ -257,9 +257,8 @@ class LossFunctionWrapper(Loss):
     def from_config(cls, config: dict[str, Any]) -> Loss:
         config = dict(config)
         if isinstance(config.get("fn"), str):
-            from kseq import losses
-
-            config["fn"] = losses.get_function(config["fn"])
+            # The loss table is kseq.losses' namespace (registered when that package loads).
+            config["fn"] = NAMESPACES["losses"].get_function(config["fn"])
         return cls(**config)
 
     def __repr__(self) -> str:

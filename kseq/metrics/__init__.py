@@ -5,21 +5,36 @@ snake_case forms (``"auc"``, ``"f1_score"``, ``"mean_io_u"``...) and the aliases
 ``mape``, ``msle`` and ``bce`` (upper case too). A string gives an instance of the class; a
 function is returned as is (``compile`` wraps it in ``MeanMetricWrapper``).
 
+``names()`` lists every string ``get()`` (and ``compile(metrics=[...])``) accepts; a string or
+class gives a new instance (named after the class: ``get("mse").name`` is
+``"mean_squared_error"``; ``compile`` renames it to the string), an instance or function is
+returned unchanged. ``get_function`` gives the metric function registered under a name (for
+``MeanMetricWrapper`` configs); ``serialize`` gives the config of a metric object (or the
+registered name of a metric function) and ``deserialize`` is its inverse.
+
 Example:
     >>> import torch
     >>> m = get("binary_accuracy")
     >>> float(m(torch.tensor([1.0, 0.0]), torch.tensor([0.9, 0.1])))
     1.0
+    >>> m = get("mae"); type(m).__name__, m.name
+    ('MeanAbsoluteError', 'mean_absolute_error')
+    >>> "sparse_categorical_accuracy" in names(), "mean_io_u" in names()
+    (True, True)
+    >>> get_function("binary_accuracy").__name__, serialize(BinaryAccuracy())["class_name"]
+    ('binary_accuracy', 'BinaryAccuracy')
+    >>> deserialize({"class_name": "Accuracy", "config": {"name": "acc"}}).name
+    'acc'
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kseq import losses as _losses
-from kseq.core.naming import to_snake_case
+from kseq.core.naming import to_snake_case as to_snake_case
 from kseq.metrics.accuracy import Accuracy as Accuracy
 from kseq.metrics.accuracy import BinaryAccuracy as BinaryAccuracy
 from kseq.metrics.accuracy import CategoricalAccuracy as CategoricalAccuracy
@@ -78,11 +93,12 @@ from kseq.metrics.regression import MeanSquaredError as MeanSquaredError
 from kseq.metrics.regression import MeanSquaredLogarithmicError as MeanSquaredLogarithmicError
 from kseq.metrics.regression import R2Score as R2Score
 from kseq.metrics.regression import RootMeanSquaredError as RootMeanSquaredError
-from kseq.registry.serialization import (
-    deserialize_keras_object,
-    resolve_class,
-    serialize_keras_object,
-)
+from kseq.registry.namespace import Namespace as _Namespace
+
+# Importable from here as before (kseq's public API snapshot lists them).
+from kseq.registry.serialization import deserialize_keras_object as deserialize_keras_object
+from kseq.registry.serialization import resolve_class as resolve_class
+from kseq.registry.serialization import serialize_keras_object as serialize_keras_object
 
 # Loss functions double as metric functions, as in keras.metrics.
 binary_crossentropy = _losses.binary_crossentropy
@@ -102,8 +118,53 @@ poisson = _losses.poisson
 huber = _losses.huber
 log_cosh = _losses.log_cosh
 
-_ALL: dict[str, Any] = {}
-_FUNCTIONS: dict[str, Callable[..., Any]] = {}
+
+class _Metrics(_Namespace):
+    """A string or class gives a new instance, a function is returned as is; a plain string that
+    names no class deserializes to the metric *function* of that name; metric functions save under
+    their registered name; ``names()`` also lists ``"accuracy"``/``"acc"`` (which ``compile``
+    resolves from the data's shapes)."""
+
+    def names(self) -> list[str]:
+        """Every string ``get()`` (and ``compile(metrics=[...])``) accepts."""
+        return sorted({*self.table, "accuracy", "acc"})
+
+    def from_name(self, name: str) -> Any:
+        """A new instance of the metric class ``name`` stands for (a function as is)."""
+        return self._instance(self.lookup(name), name)
+
+    def get(self, identifier: Any) -> Metric | Callable[..., Any] | None:
+        """Resolve a metric name, config dict, class, instance or function, as ``keras.metrics.get``."""
+        if isinstance(identifier, dict):
+            return self._instance(self.deserialize(identifier), identifier)
+        return super().get(identifier)
+
+    @staticmethod
+    def _instance(obj: Any, identifier: Any) -> Any:
+        if inspect.isclass(obj):
+            return obj()
+        if callable(obj):
+            return obj
+        raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+
+    def serialize(self, metric: Any) -> Any:
+        """Config of a metric object (or the registered name of a metric function)."""
+        if isinstance(metric, Metric) or inspect.isclass(metric):
+            return super().serialize(metric)
+        return self.registered_name(metric)
+
+    def deserialize(self, config: Any, custom_objects: Mapping[str, Any] | None = None) -> Any:
+        """Inverse of :meth:`serialize` (a name that is no class gives the metric function)."""
+        if isinstance(config, str) and config not in self.table:
+            if custom_objects and config in custom_objects:
+                return custom_objects[config]
+            return self.get_function(config)
+        return super().deserialize(config, custom_objects)
+
+
+_METRICS = _Metrics("metric", "metrics", "keras.metrics", base=object)
+_ALL = _METRICS.table
+_FUNCTIONS = _METRICS.functions
 
 
 def register_builtin(*objects: Any, aliases: dict[str, Any] | None = None) -> None:
@@ -117,13 +178,9 @@ def register_builtin(*objects: Any, aliases: dict[str, Any] | None = None) -> No
         >>> "top_k_categorical_accuracy" in names()
         True
     """
-    for obj in objects:
-        if inspect.isclass(obj):
-            _ALL[obj.__name__] = obj
-            _ALL[to_snake_case(obj.__name__)] = obj
-        else:
-            _FUNCTIONS[obj.__name__] = obj
-    _ALL.update(aliases or {})
+    _METRICS.register(*(obj for obj in objects if inspect.isclass(obj)), snake_case=True)
+    _METRICS.register_function(*(obj for obj in objects if not inspect.isclass(obj)))
+    _METRICS.register(aliases=aliases)
 
 
 register_builtin(
@@ -162,80 +219,8 @@ register_builtin(
 )  # fmt: skip
 
 
-def names() -> list[str]:
-    """Every string ``get()`` (and ``compile(metrics=[...])``) accepts.
-
-    ``"accuracy"``/``"acc"`` are resolved by ``compile`` from the data's shapes.
-
-    Example:
-        >>> "sparse_categorical_accuracy" in names(), "mean_io_u" in names()
-        (True, True)
-    """
-    return sorted({*_ALL, "accuracy", "acc"})
-
-
-def get(identifier: Any) -> Metric | Callable[..., Any] | None:
-    """Resolve a metric name, config dict, class, instance or function, as ``keras.metrics.get``.
-
-    A string or class gives a new instance (named after the class: ``get("mse").name`` is
-    ``"mean_squared_error"``; ``compile`` renames it to the string); an instance or function is
-    returned unchanged.
-
-    Example:
-        >>> m = get("mae"); type(m).__name__, m.name
-        ('MeanAbsoluteError', 'mean_absolute_error')
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = resolve_class("metric", identifier, _ALL)
-    else:
-        obj = identifier
-    if inspect.isclass(obj):
-        return obj()
-    if callable(obj):
-        return obj
-    raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
-
-
-def get_function(name: str) -> Callable[..., Any]:
-    """The metric function registered under ``name`` (for ``MeanMetricWrapper`` configs).
-
-    Example:
-        >>> get_function("binary_accuracy").__name__
-        'binary_accuracy'
-    """
-    from kseq.registry.object_registration import get_registered_object
-
-    found = get_registered_object(name)
-    return found if found is not None else resolve_class("metric function", name, _FUNCTIONS)
-
-
-def serialize(metric: Any) -> Any:
-    """Config of a metric object (or the registered name of a metric function).
-
-    Example:
-        >>> serialize(BinaryAccuracy())["class_name"]
-        'BinaryAccuracy'
-    """
-    if isinstance(metric, Metric) or inspect.isclass(metric):
-        return serialize_keras_object(metric, "keras.metrics", _ALL)
-    from kseq.registry.object_registration import get_registered_name
-
-    return get_registered_name(metric)
-
-
-def deserialize(config: Any, custom_objects: dict[str, Any] | None = None) -> Any:
-    """Inverse of :func:`serialize`.
-
-    Example:
-        >>> deserialize({"class_name": "Accuracy", "config": {"name": "acc"}}).name
-        'acc'
-    """
-    if isinstance(config, str) and config not in _ALL:
-        if custom_objects and config in custom_objects:
-            return custom_objects[config]
-        return get_function(config)
-    return deserialize_keras_object(config, "metric", _ALL, custom_objects)
+names = _METRICS.names
+get = _METRICS.get
+get_function = _METRICS.get_function
+serialize = _METRICS.serialize
+deserialize = _METRICS.deserialize

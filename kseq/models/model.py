@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from kseq.layers.layer import Layer, enter_model_call, exit_model_call
+from kseq.registry.namespace import MODELS
 from kseq.training import custom_step
 from kseq.training.data import batch_size_of
 from kseq.training.trainer import Trainer
@@ -536,3 +537,6 @@ def _shapes(x: Any) -> Any:
     from kseq.training.data import map_structure
 
     return map_structure(lambda t: tuple(int(d) for d in t.shape), x)
+
+
+MODELS.register(Model)  # configs find it by name (layers.deserialize, load_model)

@@ -35,6 +35,7 @@ from kseq.layers.layer import (
     standardize_shape,
 )
 from kseq.models.model import Model
+from kseq.registry.namespace import MODELS
 
 
 class Sequential(Model):
@@ -460,3 +461,6 @@ def _accepts_mask(layer: Any) -> bool:
             p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
         )
     return _MASK_ARG[cls]
+
+
+MODELS.register(Sequential)  # configs find it by name (layers.deserialize, load_model)

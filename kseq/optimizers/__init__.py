@@ -8,14 +8,26 @@ kernels, whose formulas equal Keras's; the others are ``torch._foreach_*`` updat
 ``Muon`` and ``ScheduleFreeAdamW``. Unlike Keras, an ``int`` learning rate is accepted and
 ``"lamb"`` resolves by name.
 
+``get`` resolves an optimizer name (case-insensitive), config dict, instance, class, or a raw
+``torch.optim.Optimizer`` (wrapped in :class:`TorchOptimizer`); ``names()`` lists the valid
+strings (lower-case class names); ``serialize`` gives an optimizer's config dict and
+``deserialize`` is its inverse.
+
 Example:
     >>> type(get("adam")).__name__, get("adam").epsilon
     ('Adam', 1e-07)
+    >>> get("SGD").get_config()["learning_rate"], "rmsprop" in names()
+    (0.01, True)
+    >>> serialize(SGD())["class_name"]
+    'SGD'
+    >>> deserialize({"class_name": "Adam", "config": {"learning_rate": 0.01}}).learning_rate
+    0.01
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -36,20 +48,60 @@ from kseq.optimizers.rmsprop import RMSprop as RMSprop
 from kseq.optimizers.sgd import SGD as SGD
 from kseq.optimizers.torch_backed import TorchBackedOptimizer as TorchBackedOptimizer
 from kseq.optimizers.torch_optimizer import TorchOptimizer as TorchOptimizer
-from kseq.registry.serialization import (
-    deserialize_keras_object,
-    resolve_class,
-    serialize_keras_object,
-)
+from kseq.registry.namespace import Namespace as _Namespace
 
-_ALL: dict[str, Any] = {}
+# Importable from here as before (kseq's public API snapshot lists them).
+from kseq.registry.serialization import deserialize_keras_object as deserialize_keras_object
+from kseq.registry.serialization import resolve_class as resolve_class
+from kseq.registry.serialization import serialize_keras_object as serialize_keras_object
+
+
+class _Optimizers(_Namespace):
+    """Names are case-insensitive and built-ins win over registered objects (Keras's lookup); an
+    optimizer instance is returned as is, a raw ``torch.optim.Optimizer`` is wrapped in
+    :class:`TorchOptimizer`, and a torch optimizer *class* is a ``TypeError`` saying what to pass."""
+
+    def names(self) -> list[str]:
+        """Valid optimizer strings (lower-case class names; lookup is case-insensitive)."""
+        return sorted(k for k in self.table if k.islower())
+
+    def lookup(self, name: str, custom_objects: Mapping[str, Any] | None = None) -> Any:
+        """The built-in optimizer class ``name`` names in any case, else a registered object."""
+        lower = {k: v for k, v in self.table.items() if k.islower()}
+        return self.table.get(name.lower()) or resolve_class(self.kind, name, lower, custom_objects)
+
+    def get(self, identifier: Any) -> Optimizer:
+        """Resolve an optimizer name, config dict, instance, class or raw ``torch.optim.Optimizer``."""
+        if isinstance(identifier, Optimizer):
+            return identifier
+        if isinstance(identifier, torch.optim.Optimizer):
+            return TorchOptimizer(identifier)
+        if isinstance(identifier, dict):
+            return self.deserialize(identifier)
+        if isinstance(identifier, str):
+            return self.from_name(identifier)
+        if inspect.isclass(identifier) and issubclass(identifier, Optimizer):
+            return identifier()
+        if inspect.isclass(identifier) and issubclass(identifier, torch.optim.Optimizer):
+            raise TypeError(
+                f"compile() received the torch optimizer class {identifier.__name__}; pass an instance "
+                f"(e.g. {identifier.__name__}(model.parameters(), lr=1e-3)) or a kseq optimizer such as 'adam'."
+            )
+        raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
+
+
+_OPTIMIZERS = _Optimizers("optimizer", "optimizers", "keras.optimizers")
+_ALL = _OPTIMIZERS.table
 
 
 def register_builtin(*classes: type[Optimizer]) -> None:
-    """Add built-in optimizer classes (looked up case-insensitively by class name)."""
-    for cls in classes:
-        _ALL[cls.__name__.lower()] = cls
-        _ALL[cls.__name__] = cls
+    """Add built-in optimizer classes (looked up case-insensitively by class name).
+
+    Example:
+        >>> register_builtin(SGD); "sgd" in names()
+        True
+    """
+    _OPTIMIZERS.register(*classes, aliases={cls.__name__.lower(): cls for cls in classes})
 
 
 # "lamb" resolves too, although Keras 3.15's lookup table misses it.
@@ -57,61 +109,7 @@ register_builtin(
     Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Ftrl, Lamb, Lion, Nadam, RMSprop, SGD
 )
 
-
-def names() -> list[str]:
-    """Valid optimizer strings (lower-case class names; lookup is case-insensitive).
-
-    Example:
-        >>> "rmsprop" in names()
-        True
-    """
-    return sorted(k for k in _ALL if k.islower())
-
-
-def get(identifier: Any) -> Optimizer:
-    """Resolve an optimizer name (case-insensitive), config dict, instance, class, or a raw
-    ``torch.optim.Optimizer`` (wrapped in :class:`TorchOptimizer`).
-
-    Example:
-        >>> get("SGD").get_config()["learning_rate"]
-        0.01
-    """
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, torch.optim.Optimizer):
-        return TorchOptimizer(identifier)
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        cls = _ALL.get(identifier.lower()) or resolve_class(
-            "optimizer", identifier, {k: v for k, v in _ALL.items() if k.islower()}
-        )
-        return cls()
-    if inspect.isclass(identifier) and issubclass(identifier, Optimizer):
-        return identifier()
-    if inspect.isclass(identifier) and issubclass(identifier, torch.optim.Optimizer):
-        raise TypeError(
-            f"compile() received the torch optimizer class {identifier.__name__}; pass an instance "
-            f"(e.g. {identifier.__name__}(model.parameters(), lr=1e-3)) or a kseq optimizer such as 'adam'."
-        )
-    raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}")
-
-
-def serialize(optimizer: Optimizer) -> dict[str, Any] | None:
-    """Config dict of an optimizer.
-
-    Example:
-        >>> serialize(SGD())["class_name"]
-        'SGD'
-    """
-    return serialize_keras_object(optimizer, "keras.optimizers", _ALL)
-
-
-def deserialize(config: dict[str, Any], custom_objects: dict[str, Any] | None = None) -> Optimizer:
-    """Inverse of :func:`serialize`.
-
-    Example:
-        >>> deserialize({"class_name": "Adam", "config": {"learning_rate": 0.01}}).learning_rate
-        0.01
-    """
-    return deserialize_keras_object(config, "optimizer", _ALL, custom_objects)
+names = _OPTIMIZERS.names
+get = _OPTIMIZERS.get
+serialize = _OPTIMIZERS.serialize
+deserialize = _OPTIMIZERS.deserialize

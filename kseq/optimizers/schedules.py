@@ -9,12 +9,19 @@ floats. The values agree to ``1e-6`` relative except where Keras's float32 arith
 ``t_mul=1``): there Keras is off by a few float32 rounding units of the *peak* rate (measured:
 at most ``4e-7 * initial_learning_rate`` over steps 0..1000), and kseq is the exact value.
 
+``serialize`` gives a schedule's config dict (``None`` stays ``None``) and ``deserialize`` is its
+inverse.
+
 Example:
     >>> class Halving(LearningRateSchedule):
     ...     def __call__(self, step):
     ...         return 0.1 / 2 ** (step // 100)
     >>> Halving()(250)
     0.025
+    >>> serialize(None) is None
+    True
+    >>> type(deserialize({"class_name": "LearningRateSchedule", "config": {}})).__name__
+    'LearningRateSchedule'
 """
 
 from __future__ import annotations
@@ -24,7 +31,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from kseq.registry.serialization import deserialize_keras_object, serialize_keras_object
+from kseq.registry.namespace import Namespace as _Namespace
+
+# Importable from here as before (kseq's public API snapshot lists them).
+from kseq.registry.serialization import deserialize_keras_object as deserialize_keras_object
+from kseq.registry.serialization import serialize_keras_object as serialize_keras_object
 
 
 class LearningRateSchedule:
@@ -50,35 +61,21 @@ class LearningRateSchedule:
         return cls(**config)
 
 
-_ALL: dict[str, Any] = {"LearningRateSchedule": LearningRateSchedule}
+_SCHEDULES = _Namespace("learning rate schedule", "schedules", "keras.optimizers.schedules")
+_SCHEDULES.register(LearningRateSchedule)
+_ALL = _SCHEDULES.table
+serialize = _SCHEDULES.serialize
+deserialize = _SCHEDULES.deserialize
 
 
 def register_builtin(*classes: type[LearningRateSchedule]) -> None:
-    """Add built-in schedule classes to the name table used by ``deserialize``."""
-    for cls in classes:
-        _ALL[cls.__name__] = cls
-
-
-def serialize(schedule: LearningRateSchedule) -> dict[str, Any] | None:
-    """Config dict of a schedule.
+    """Add built-in schedule classes to the name table used by ``deserialize``.
 
     Example:
-        >>> serialize(None) is None
+        >>> register_builtin(LearningRateSchedule); "LearningRateSchedule" in _ALL
         True
     """
-    return serialize_keras_object(schedule, "keras.optimizers.schedules", _ALL)
-
-
-def deserialize(
-    config: dict[str, Any], custom_objects: dict[str, Any] | None = None
-) -> LearningRateSchedule:
-    """Inverse of :func:`serialize`.
-
-    Example:
-        >>> deserialize({"class_name": "LearningRateSchedule", "config": {}}).__class__.__name__
-        'LearningRateSchedule'
-    """
-    return deserialize_keras_object(config, "learning rate schedule", _ALL, custom_objects)
+    _SCHEDULES.register(*classes)
 
 
 def _check_decay_steps(name: str, value: Any) -> None:

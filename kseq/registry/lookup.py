@@ -14,6 +14,8 @@ import difflib
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from kseq.registry.object_registration import get_registered_object
+
 T = TypeVar("T")
 
 
@@ -33,8 +35,6 @@ def lookup(kind: str, name: str, table: Mapping[str, T], *, case_insensitive: bo
         >>> lookup("loss", "MSE", {"mse": 0}, case_insensitive=True)
         0
     """
-    from kseq.registry.object_registration import get_registered_object
-
     custom = get_registered_object(name)
     if custom is not None:
         return custom

@@ -7,8 +7,8 @@ a few markers (``__numpy__``, ``__tensor__``, ``__bytes__``, ``__slice__``, ``__
 ``__lambda__``) stand for plain values.
 
 Loading is safe by construction: ``module`` is only used to pick which of kseq's own name tables
-(``kseq.layers``, ``kseq.losses``, ...) a class name is looked up in; nothing is ever imported by
-name. A class or function that is neither a kseq built-in, nor registered with
+(the :class:`~kseq.registry.namespace.Namespace` each catalogue registers: ``layers``, ``losses``,
+...) a class name is looked up in; nothing is ever imported by name. A class or function that is neither a kseq built-in, nor registered with
 ``register_keras_serializable``, nor given in ``custom_objects`` is refused with a ``ValueError``,
 and a ``__lambda__`` (Python bytecode) is refused unless safe mode is off.
 
@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from kseq.registry.namespace import namespaces
 from kseq.registry.object_registration import (
     custom_object_scope,
     get_registered_name,
@@ -56,45 +57,13 @@ _FUNCTION_NAMESPACES = ("activations", "losses", "metrics")
 _NUMERIC_KINDS = "biuf"
 
 
-def _namespaces() -> dict[str, tuple[Any, Mapping[str, Any]]]:
-    """Keras module keyword -> (kseq module, its name table). Imported lazily (import cycles)."""
-    from kseq import (
-        activations,
-        constraints,
-        initializers,
-        layers,
-        losses,
-        metrics,
-        mixed_precision,
-        optimizers,
-        regularizers,
-    )
-    from kseq.models import Model, Sequential
-
-    models = {"Sequential": Sequential, "Model": Model, "DTypePolicy": mixed_precision.DTypePolicy}
-    return {
-        "layers": (layers, layers._ALL),
-        "initializers": (initializers, initializers._ALL),
-        "regularizers": (regularizers, regularizers._ALL),
-        "constraints": (constraints, constraints._ALL),
-        "losses": (losses, losses._ALL),
-        "metrics": (metrics, metrics._ALL),
-        "schedules": (optimizers.schedules, optimizers.schedules._ALL),
-        "optimizers": (optimizers, optimizers._ALL),
-        "activations": (activations, activations._ALL),
-        "models": (None, models),
-        "dtype_policies": (mixed_precision, models),
-        "keras": (None, models),
-    }
-
-
 def _namespace_of(module: str | None) -> str | None:
     """The namespace keyword of a Keras module path (``keras.src.backend.torch.optimizers.x`` ->
     ``optimizers``); ``None`` for modules that are not Keras's (user code)."""
     if not module or module.split(".", 1)[0] != "keras":
         return None
     parts = module.split(".")
-    for keyword in _namespaces():
+    for keyword in namespaces():
         if keyword in parts[1:]:
             return keyword
     return "keras" if len(parts) == 1 else None
@@ -104,13 +73,9 @@ def _namespace_of(module: str | None) -> str | None:
 def _builtin_module(obj: Any) -> str | None:
     """The Keras module a kseq built-in class is exported from, or ``None`` (user class)."""
     cls = type(obj)
-    for keyword, (_, table) in _namespaces().items():
-        if table.get(cls.__name__) is cls and get_registered_name(cls) == cls.__name__:
-            if keyword in ("keras", "dtype_policies", "models"):
-                return "keras"
-            if keyword == "schedules":
-                return "keras.optimizers.schedules"
-            return f"keras.{keyword}"
+    for namespace in namespaces().values():
+        if namespace.table.get(cls.__name__) is cls and get_registered_name(cls) == cls.__name__:
+            return namespace.module
     return None
 
 
@@ -120,11 +85,10 @@ def _serialize_function(fn: Any) -> dict[str, Any]:
             f"Cannot serialize the Python lambda {fn!r}: kseq stores no code in model files. "
             "Use a named function decorated with `@kseq.saving.register_keras_serializable()`."
         )
-    namespaces = _namespaces()
+    spaces = namespaces()
     for keyword in _FUNCTION_NAMESPACES:
-        module = namespaces[keyword][0]
         name = getattr(fn, "__name__", None)
-        if name and getattr(module, name, None) is fn:
+        if name and keyword in spaces and spaces[keyword].functions.get(name) is fn:
             return {
                 "module": f"keras.{keyword}",
                 "class_name": "function",
@@ -229,21 +193,21 @@ def _resolve(config: Mapping[str, Any], name: str, what: str) -> Any:
     keyword = _namespace_of(config.get("module"))
     if keyword is None and config.get("module") is None and what == "class":
         keyword = "layers"  # Keras 2 configs carry no module; layers are the common case
-    namespaces = _namespaces()
+    spaces = namespaces()
     candidates = [keyword] if keyword else []
     if keyword is None and config.get("module") == "builtins" and what == "function":
         candidates = list(_FUNCTION_NAMESPACES)
     for key in candidates:
-        module, table = namespaces[key]
+        namespace = spaces.get(key)
         for lookup in (name, registered):
+            if namespace is None:
+                break
             if what == "function":
-                obj = getattr(module, lookup, None) if module is not None else None
-                if isinstance(obj, types.FunctionType) or (
-                    key == "activations" and callable(table.get(lookup))
-                ):
-                    return obj if obj is not None else table[lookup]
+                obj = namespace.functions.get(lookup)
+                if callable(obj):
+                    return obj
             else:
-                obj = table.get(lookup)
+                obj = namespace.table.get(lookup)
                 if inspect.isclass(obj):
                     return obj
     raise _not_found(what, name, dict(config))
