@@ -22,19 +22,24 @@ import torch
 from torch import Tensor
 
 from kseq.layers.layer import Layer, Shape
+from kseq.registry.namespace import NAMESPACES
+from kseq.registry.namespace import Namespace as _Namespace
 
 __all__ = ["Bidirectional", "TimeDistributed"]
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
 
+def _layer_names() -> _Namespace:
+    """The layer namespace (``kseq.layers`` registers it once all layer modules are loaded)."""
+    return NAMESPACES["layers"]
+
+
 def _clone(layer: Layer, name: str, **overrides: Any) -> Layer:
     """A fresh layer from ``layer``'s config (Keras's ``Bidirectional`` copies, never shares)."""
-    from kseq.layers import deserialize, serialize  # the package imports this module
-
-    config = serialize(layer)
+    config = _layer_names().serialize(layer)
     config["config"].update(name=name, **overrides)
-    return deserialize(config)
+    return _layer_names().deserialize(config)
 
 
 class Bidirectional(Layer):
@@ -192,25 +197,21 @@ class Bidirectional(Layer):
         return masks if self.merge_mode is None else output_mask
 
     def get_config(self) -> dict[str, Any]:
-        from kseq.layers import serialize
-
         return {
             **super().get_config(),
             "merge_mode": self.merge_mode,
-            "layer": serialize(self.forward_layer),
-            "backward_layer": serialize(self.backward_layer),
+            "layer": _layer_names().serialize(self.forward_layer),
+            "backward_layer": _layer_names().serialize(self.backward_layer),
         }
 
     @classmethod
     def from_config(
         cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
     ) -> Bidirectional:
-        from kseq.layers import deserialize
-
         config = dict(config)
-        config["layer"] = deserialize(config["layer"], custom_objects=custom_objects)
+        config["layer"] = _layer_names().deserialize(config["layer"], custom_objects=custom_objects)
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = deserialize(
+            config["backward_layer"] = _layer_names().deserialize(
                 config["backward_layer"], custom_objects=custom_objects
             )
         return cls(**config)
@@ -275,16 +276,12 @@ class TimeDistributed(Layer):
         return (child[0], input_shape[1], *child[1:])
 
     def get_config(self) -> dict[str, Any]:
-        from kseq.layers import serialize
-
-        return {**super().get_config(), "layer": serialize(self.layer)}
+        return {**super().get_config(), "layer": _layer_names().serialize(self.layer)}
 
     @classmethod
     def from_config(
         cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
     ) -> TimeDistributed:
-        from kseq.layers import deserialize
-
         config = dict(config)
-        layer = deserialize(config.pop("layer"), custom_objects=custom_objects)
+        layer = _layer_names().deserialize(config.pop("layer"), custom_objects=custom_objects)
         return cls(layer, **config)
