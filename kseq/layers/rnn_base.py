@@ -37,7 +37,8 @@ from torch import Tensor, nn
 
 from kseq import activations, constraints, initializers, regularizers
 from kseq.layers.layer import InputSpec, Layer, Shape
-from kseq.layers.rnn_masking import fused_masked_call, where_mask
+from kseq.layers.rnn_loop import dropout_mask, input_projection, recurrent_projection, timestep_loop
+from kseq.layers.rnn_masking import fused_masked_call
 
 __all__: list[str] = []
 
@@ -354,12 +355,9 @@ class BaseRNN(Layer):
         return output
 
     def _dropout_mask(self, like: Tensor, rate: float, count: int | None = None) -> Tensor:
-        """Keras's per-sequence dropout mask: ``(batch, dim)`` (or ``(count, batch, dim)``) of
-        zeros and ``1 / (1 - rate)``."""
-        shape = like.shape if count is None else (count, *like.shape)
-        keep = 1.0 - rate
-        probs = torch.full(shape, keep, device=like.device, dtype=like.dtype)
-        return torch.bernoulli(probs, generator=self._seeded_generator(like.device)) / keep
+        """Keras's per-sequence dropout mask (:func:`~kseq.layers.rnn_loop.dropout_mask`), drawn
+        from this layer's seeded generator."""
+        return dropout_mask(like, rate, count, self._seeded_generator(like.device))
 
     def _hx(self, states: list[Tensor] | None) -> Any:
         if states is None:
@@ -395,7 +393,7 @@ class BaseRNN(Layer):
         self, x: Tensor, states: list[Tensor] | None, mask: Tensor | None, training: bool
     ) -> tuple[Tensor, Tensor, list[Tensor]]:
         """Per-timestep fallback (options without a fused kernel), with Keras's mask semantics."""
-        batch, steps = x.shape[:2]
+        batch = x.shape[0]
         gates = self._gates if self._dropout_per_gate() else 1
         in_masks = rec_masks = None
         if training and 0.0 < self.dropout < 1.0:
@@ -408,36 +406,15 @@ class BaseRNN(Layer):
         if states is None:
             states = [x.new_zeros(batch, *self._state_shape()) for _ in self.state_size]
         zeros = x.new_zeros(batch, *self._state_shape())
-        outputs, previous = [], zeros
-        for t in range(steps):  # the documented fallback: no fused kernel for these options
-            new_states = self._cell(x_proj[:, t], states, rec_masks)
-            output = new_states[0]
-            if mask is not None:
-                step_mask = mask[:, t]
-                new_states = [
-                    where_mask(step_mask, n, s) for n, s in zip(new_states, states, strict=True)
-                ]
-                output = where_mask(
-                    step_mask, output, zeros if self.zero_output_for_mask else previous
-                )
-            states, previous = new_states, output
-            outputs.append(output)
-        return torch.stack(outputs, 1), outputs[-1], states
+        return timestep_loop(
+            self._cell, x_proj, states, mask, zeros, self.zero_output_for_mask, rec_masks
+        )
 
     def _input_projection(self, x: Tensor, in_masks: Tensor | None) -> Tensor:
         m = self.module
-        if in_masks is None:
-            return F.linear(x, m.weight_ih_l0, m.bias_ih_l0 if self.use_bias else None)
-        if in_masks.shape[0] == 1:
-            return F.linear(
-                x * in_masks[0].unsqueeze(1),
-                m.weight_ih_l0,
-                m.bias_ih_l0 if self.use_bias else None,
-            )
-        gates, units = in_masks.shape[0], self.units
-        weight = m.weight_ih_l0.view(gates, units, -1)
-        proj = torch.einsum("btf,gbf,guf->btgu", x, in_masks, weight).flatten(2)
-        return proj + m.bias_ih_l0 if self.use_bias else proj
+        return input_projection(
+            x, m.weight_ih_l0, m.bias_ih_l0 if self.use_bias else None, in_masks
+        )
 
     def _recurrent_projection(
         self, h: Tensor, rec_masks: Tensor | None, rows: slice = slice(None)
@@ -446,17 +423,8 @@ class BaseRNN(Layer):
         m = self.module
         weight = m.weight_hh_l0[rows]
         bias = m.bias_hh_l0[rows] if self.use_bias else None
-        if rec_masks is None:
-            return F.linear(h, weight, bias)
-        if rec_masks.shape[0] == 1:
-            return F.linear(h * rec_masks[0], weight, bias)
-        blocks = weight.shape[0] // self.units
         first = (rows.start or 0) // self.units
-        masks = rec_masks[first : first + blocks]
-        proj = torch.einsum("gbu,gvu->bgv", h * masks, weight.view(blocks, self.units, -1)).flatten(
-            1
-        )
-        return proj if bias is None else proj + bias
+        return recurrent_projection(h, weight, bias, rec_masks, self.units, first)
 
     # ---------------------------------------------------------------- shapes
     def compute_output_shape(self, input_shape: Shape) -> Any:
