@@ -386,7 +386,9 @@ class Optimizer:
         Example:
             >>> from kseq.optimizers import SGD
             >>> w = torch.nn.Parameter(torch.ones(1)); opt = SGD(momentum=0.9); opt.build([w])
-            >>> opt.move_state(torch.device("cpu"))
+            >>> momentum = opt.variables[-1]
+            >>> opt.move_state(torch.device("cpu")); opt.variables[-1] is momentum, momentum.device
+            (True, device(type='cpu'))
         """
         for tensor in self._state_tensors() + self._accumulators + self._ema:
             if tensor.device != device:
