@@ -17,7 +17,8 @@ subclass docstrings list them); both paths implement Keras's semantics exactly:
   is fixed by the first call (or by a static batch size at build). ``reset_states()`` zeroes them.
 
 Weights live in torch layout inside the torch module; ``get_weights``/``set_weights`` convert to and
-from Keras's ``[kernel (in, G*units), recurrent_kernel (units, G*units), bias]`` in one place.
+from Keras's ``[kernel (in, G*units), recurrent_kernel (units, G*units), bias]`` in one place
+(:mod:`kseq.layers.rnn_weights`). The per-timestep fallback is :mod:`kseq.layers.rnn_loop`.
 
 Example:
     >>> import torch
@@ -39,6 +40,8 @@ from kseq import activations, constraints, initializers, regularizers
 from kseq.layers.layer import InputSpec, Layer, Shape
 from kseq.layers.rnn_loop import dropout_mask, input_projection, recurrent_projection, timestep_loop
 from kseq.layers.rnn_masking import fused_masked_call
+from kseq.layers.rnn_states import check_stateful_batch, given_initial_states
+from kseq.layers.rnn_weights import keras_bias, load_keras_weights, single_bias
 
 __all__: list[str] = []
 
@@ -175,14 +178,7 @@ class BaseRNN(Layer):
             )
         module = self._make_module(input_dim)
         if self.use_bias and not self._two_biases:
-            # Keras has one bias: keep torch's recurrent bias as a constant zero buffer, so the
-            # parameter count and the training dynamics are Keras's (two trainable biases would
-            # double the bias gradient).
-            hidden_bias = module._parameters.pop("bias_hh_l0")
-            module.register_buffer(
-                "bias_hh_l0", torch.zeros_like(hidden_bias.data), persistent=False
-            )
-            module._init_flat_weights()
+            single_bias(module)  # Keras has one bias: torch's recurrent one becomes a zero buffer
         setattr(self, self._module_name, module)
         prefix = self._module_name
         # Regularizers/constraints see the Keras axes; GRU's gate blocks are in torch order, which
@@ -222,17 +218,7 @@ class BaseRNN(Layer):
         return t
 
     def _load_keras(self, kernel: Tensor, recurrent: Tensor, bias: Tensor | None) -> None:
-        m = self.module
-        m.weight_ih_l0.copy_(self._gate_order(torch.as_tensor(kernel).T))
-        m.weight_hh_l0.copy_(self._gate_order(torch.as_tensor(recurrent).T))
-        if bias is not None:
-            bias = torch.as_tensor(bias)
-            if self._two_biases:
-                m.bias_ih_l0.copy_(self._gate_order(bias[0]))
-                m.bias_hh_l0.copy_(self._gate_order(bias[1]))
-            else:
-                m.bias_ih_l0.copy_(self._gate_order(bias))
-                m.bias_hh_l0.zero_()
+        load_keras_weights(self.module, self._gate_order, kernel, recurrent, bias, self._two_biases)
 
     @property
     def kernel(self) -> Tensor:
@@ -249,10 +235,7 @@ class BaseRNN(Layer):
         """Keras-layout bias: ``(gates * units,)``, or ``(2, 3 * units)`` for GRU ``reset_after``."""
         if not self.use_bias:
             return None
-        m = self.module
-        if self._two_biases:
-            return torch.stack([self._gate_order(m.bias_ih_l0), self._gate_order(m.bias_hh_l0)])
-        return self._gate_order(m.bias_ih_l0 + m.bias_hh_l0)
+        return keras_bias(self.module, self._gate_order, self._two_biases)
 
     def _get_own_weights(self) -> list[np.ndarray]:
         with torch.no_grad():
@@ -296,27 +279,16 @@ class BaseRNN(Layer):
 
     def _initial_states(self, x: Tensor, initial_state: Any) -> list[Tensor] | None:
         if initial_state is not None:
-            states = (
-                list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-            )
-            if len(states) != len(self.state_size):
-                raise ValueError(
-                    f"Layer '{self.name}' ({type(self).__name__}) expects {len(self.state_size)} initial "
-                    f"state tensor(s) of shape {(None, *self._state_shape())}, but received {len(states)}."
-                )
-            return [torch.as_tensor(s, dtype=x.dtype, device=x.device) for s in states]
+            layer = f"'{self.name}' ({type(self).__name__})"
+            n_states, shape = len(self.state_size), self._state_shape()
+            return given_initial_states(initial_state, n_states, shape, x, layer)
         if not self.stateful:
             return None
         if not self._state_names:
             self._create_states(x.shape[0], x.device, x.dtype)
         states = self.states
         assert states is not None
-        if states[0].shape[0] != x.shape[0]:
-            raise ValueError(
-                "If an RNN is stateful, the batch size of the input sequences must be the same as the "
-                f"batch size of the initial state. \n- Expected batch size: {states[0].shape[0]}\n"
-                f"- Received batch size: {x.shape[0]}"
-            )
+        check_stateful_batch(states, x.shape[0])
         return states
 
     # ------------------------------------------------------------------ call
