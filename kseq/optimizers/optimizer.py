@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -35,7 +34,12 @@ from torch import Tensor
 
 from kseq.optimizers import schedules
 from kseq.optimizers.arguments import check_arguments, check_learning_rate, current_learning_rate
-from kseq.optimizers.gradients import accumulate_gradients, clip_gradients
+from kseq.optimizers.gradients import (
+    accumulate_gradients,
+    clip_gradients,
+    paired_gradients,
+    present_gradients,
+)
 from kseq.optimizers.state import copy_saved_state, keras_order
 from kseq.utils.naming import auto_name
 
@@ -218,7 +222,7 @@ class Optimizer:
                     self._update(params, grads, lr)  # type: ignore[arg-type]
                 self._iterations += 1
                 return
-        self._apply_update(*self._present_gradients())
+        self._apply_update(*present_gradients(self._params))
 
     @property
     def _plain(self) -> bool:
@@ -252,34 +256,7 @@ class Optimizer:
             )
         if not self.built:
             self.build(variables)
-        known = {id(p) for p in self._params}
-        unknown = [getattr(v, "path", tuple(v.shape)) for v in variables if id(v) not in known]
-        if unknown:
-            raise ValueError(
-                f"Unknown variable: {unknown}. This optimizer can only be called for the variables "
-                "it was originally built with. When working with a new set of variables, you "
-                "should recreate a new optimizer instance."
-            )
-        pairs = [(v, g) for v, g in zip(variables, grads, strict=True) if g is not None]
-        if not pairs:
-            raise ValueError("No gradients provided for any variable.")
-        if len(pairs) < len(variables):
-            missing = [
-                getattr(v, "path", tuple(v.shape))
-                for v, g in zip(variables, grads, strict=True)
-                if g is None
-            ]
-            warnings.warn(
-                f"Gradients do not exist for variables {missing} when minimizing the loss. If "
-                "using `model.compile()`, did you forget to provide a `loss` argument?",
-                stacklevel=2,
-            )
-        params = [v for v, _ in pairs]
-        if len(params) == len(self._params) and all(
-            a is b for a, b in zip(params, self._params, strict=True)
-        ):
-            params = self._params  # the optimizer's own list: per-parameter state needs no lookup
-        self._apply_update(params, [g for _, g in pairs])
+        self._apply_update(*paired_gradients(grads, variables, self._params))
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Tensor]]) -> None:
         """Keras's ``optimizer.apply_gradients(zip(grads, vars))``.
@@ -314,28 +291,6 @@ class Optimizer:
             # Every call, accumulation-only steps included (as Keras does).
             self._update_ema()
         self._iterations += 1
-
-    def _present_gradients(self) -> tuple[list[Tensor], list[Tensor]]:
-        """The bound tensors that received a gradient, and their gradients (Keras warns about the
-        others once)."""
-        params = self._params
-        grads = [p.grad for p in params]
-        if all(g is not None for g in grads):
-            return params, grads  # type: ignore[return-value]
-        missing = [
-            getattr(p, "_kseq_name", "") or tuple(p.shape)
-            for p, g in zip(params, grads, strict=True)
-            if g is None
-        ]
-        if len(missing) == len(params):
-            raise ValueError("No gradients provided for any variable.")
-        warnings.warn(
-            f"Gradients do not exist for variables {missing} when minimizing the loss. If using "
-            "`model.compile()`, did you forget to provide a `loss` argument?",
-            stacklevel=3,
-        )
-        pairs = [(p, g) for p, g in zip(params, grads, strict=True) if g is not None]
-        return [p for p, _ in pairs], [g for _, g in pairs]  # type: ignore[misc]
 
     def _accumulate(self, params: list[Tensor], grads: list[Tensor]) -> bool:
         """Gradient accumulation (see :func:`~kseq.optimizers.gradients.accumulate_gradients`)."""
