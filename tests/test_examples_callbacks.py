@@ -12,7 +12,6 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "callbacks_wine.py"
 
 
 def test_callbacks_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("sklearn")
     accuracy = runpy.run_path(str(EXAMPLE))["main"](tmp_path)
     out = capsys.readouterr().out
     assert accuracy > 0.9

@@ -16,7 +16,6 @@ SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "cnn_digits.py"
 
 
 def test_cnn_digits_example_reaches_target_accuracy() -> None:
-    pytest.importorskip("sklearn")
     # One OpenMP thread: the example's tiny convolutions gain nothing from more, and on a busy
     # 2-core machine spinning OpenMP threads make them many times slower.
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -30,7 +29,6 @@ def test_cnn_digits_example_reaches_target_accuracy() -> None:
 
 
 def test_cnn_digits_example_fails_when_target_is_missed(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("sklearn")
     main = runpy.run_path(str(SCRIPT))["main"]
     assert main(["--epochs", "1", "--target", "1.01"]) == 1
     assert "FAILED: test accuracy" in capsys.readouterr().out

@@ -11,7 +11,6 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def test_quickstart_example_reaches_target_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("sklearn")
     module = runpy.run_path(str(EXAMPLES / "quickstart.py"))
     accuracy = module["main"]()
     out = capsys.readouterr().out

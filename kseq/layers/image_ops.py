@@ -73,7 +73,11 @@ def check_image_rank(shape: Sequence[Any]) -> None:
     """Raise Keras's error unless ``shape`` is an image (rank 3) or a batch of images (rank 4).
 
     Example:
-        >>> check_image_rank((None, 8, 8, 3))
+        >>> check_image_rank((None, 8, 8, 3))  # a batch of images: no error
+        >>> check_image_rank((8, 3))
+        Traceback (most recent call last):
+        ...
+        ValueError: Expected image tensor to have rank 3 (single image) or 4 (batch of images). Received: data.shape=(8, 3)
     """
     if len(shape) not in (3, 4):
         raise ValueError(

@@ -17,7 +17,8 @@ subclass docstrings list them); both paths implement Keras's semantics exactly:
   is fixed by the first call (or by a static batch size at build). ``reset_states()`` zeroes them.
 
 Weights live in torch layout inside the torch module; ``get_weights``/``set_weights`` convert to and
-from Keras's ``[kernel (in, G*units), recurrent_kernel (units, G*units), bias]`` in one place.
+from Keras's ``[kernel (in, G*units), recurrent_kernel (units, G*units), bias]`` in one place
+(:mod:`kseq.layers.rnn_weights`). The per-timestep fallback is :mod:`kseq.layers.rnn_loop`.
 
 Example:
     >>> import torch
@@ -37,7 +38,10 @@ from torch import Tensor, nn
 
 from kseq import activations, constraints, initializers, regularizers
 from kseq.layers.layer import InputSpec, Layer, Shape
-from kseq.layers.rnn_masking import fused_masked_call, where_mask
+from kseq.layers.rnn_loop import dropout_mask, input_projection, recurrent_projection, timestep_loop
+from kseq.layers.rnn_masking import fused_masked_call
+from kseq.layers.rnn_states import check_stateful_batch, given_initial_states
+from kseq.layers.rnn_weights import keras_bias, load_keras_weights, single_bias
 
 __all__: list[str] = []
 
@@ -174,14 +178,7 @@ class BaseRNN(Layer):
             )
         module = self._make_module(input_dim)
         if self.use_bias and not self._two_biases:
-            # Keras has one bias: keep torch's recurrent bias as a constant zero buffer, so the
-            # parameter count and the training dynamics are Keras's (two trainable biases would
-            # double the bias gradient).
-            hidden_bias = module._parameters.pop("bias_hh_l0")
-            module.register_buffer(
-                "bias_hh_l0", torch.zeros_like(hidden_bias.data), persistent=False
-            )
-            module._init_flat_weights()
+            single_bias(module)  # Keras has one bias: torch's recurrent one becomes a zero buffer
         setattr(self, self._module_name, module)
         prefix = self._module_name
         # Regularizers/constraints see the Keras axes; GRU's gate blocks are in torch order, which
@@ -221,17 +218,7 @@ class BaseRNN(Layer):
         return t
 
     def _load_keras(self, kernel: Tensor, recurrent: Tensor, bias: Tensor | None) -> None:
-        m = self.module
-        m.weight_ih_l0.copy_(self._gate_order(torch.as_tensor(kernel).T))
-        m.weight_hh_l0.copy_(self._gate_order(torch.as_tensor(recurrent).T))
-        if bias is not None:
-            bias = torch.as_tensor(bias)
-            if self._two_biases:
-                m.bias_ih_l0.copy_(self._gate_order(bias[0]))
-                m.bias_hh_l0.copy_(self._gate_order(bias[1]))
-            else:
-                m.bias_ih_l0.copy_(self._gate_order(bias))
-                m.bias_hh_l0.zero_()
+        load_keras_weights(self.module, self._gate_order, kernel, recurrent, bias, self._two_biases)
 
     @property
     def kernel(self) -> Tensor:
@@ -248,10 +235,7 @@ class BaseRNN(Layer):
         """Keras-layout bias: ``(gates * units,)``, or ``(2, 3 * units)`` for GRU ``reset_after``."""
         if not self.use_bias:
             return None
-        m = self.module
-        if self._two_biases:
-            return torch.stack([self._gate_order(m.bias_ih_l0), self._gate_order(m.bias_hh_l0)])
-        return self._gate_order(m.bias_ih_l0 + m.bias_hh_l0)
+        return keras_bias(self.module, self._gate_order, self._two_biases)
 
     def _get_own_weights(self) -> list[np.ndarray]:
         with torch.no_grad():
@@ -295,27 +279,16 @@ class BaseRNN(Layer):
 
     def _initial_states(self, x: Tensor, initial_state: Any) -> list[Tensor] | None:
         if initial_state is not None:
-            states = (
-                list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-            )
-            if len(states) != len(self.state_size):
-                raise ValueError(
-                    f"Layer '{self.name}' ({type(self).__name__}) expects {len(self.state_size)} initial "
-                    f"state tensor(s) of shape {(None, *self._state_shape())}, but received {len(states)}."
-                )
-            return [torch.as_tensor(s, dtype=x.dtype, device=x.device) for s in states]
+            layer = f"'{self.name}' ({type(self).__name__})"
+            n_states, shape = len(self.state_size), self._state_shape()
+            return given_initial_states(initial_state, n_states, shape, x, layer)
         if not self.stateful:
             return None
         if not self._state_names:
             self._create_states(x.shape[0], x.device, x.dtype)
         states = self.states
         assert states is not None
-        if states[0].shape[0] != x.shape[0]:
-            raise ValueError(
-                "If an RNN is stateful, the batch size of the input sequences must be the same as the "
-                f"batch size of the initial state. \n- Expected batch size: {states[0].shape[0]}\n"
-                f"- Received batch size: {x.shape[0]}"
-            )
+        check_stateful_batch(states, x.shape[0])
         return states
 
     # ------------------------------------------------------------------ call
@@ -354,12 +327,9 @@ class BaseRNN(Layer):
         return output
 
     def _dropout_mask(self, like: Tensor, rate: float, count: int | None = None) -> Tensor:
-        """Keras's per-sequence dropout mask: ``(batch, dim)`` (or ``(count, batch, dim)``) of
-        zeros and ``1 / (1 - rate)``."""
-        shape = like.shape if count is None else (count, *like.shape)
-        keep = 1.0 - rate
-        probs = torch.full(shape, keep, device=like.device, dtype=like.dtype)
-        return torch.bernoulli(probs, generator=self._seeded_generator(like.device)) / keep
+        """Keras's per-sequence dropout mask (:func:`~kseq.layers.rnn_loop.dropout_mask`), drawn
+        from this layer's seeded generator."""
+        return dropout_mask(like, rate, count, self._seeded_generator(like.device))
 
     def _hx(self, states: list[Tensor] | None) -> Any:
         if states is None:
@@ -395,7 +365,7 @@ class BaseRNN(Layer):
         self, x: Tensor, states: list[Tensor] | None, mask: Tensor | None, training: bool
     ) -> tuple[Tensor, Tensor, list[Tensor]]:
         """Per-timestep fallback (options without a fused kernel), with Keras's mask semantics."""
-        batch, steps = x.shape[:2]
+        batch = x.shape[0]
         gates = self._gates if self._dropout_per_gate() else 1
         in_masks = rec_masks = None
         if training and 0.0 < self.dropout < 1.0:
@@ -408,36 +378,15 @@ class BaseRNN(Layer):
         if states is None:
             states = [x.new_zeros(batch, *self._state_shape()) for _ in self.state_size]
         zeros = x.new_zeros(batch, *self._state_shape())
-        outputs, previous = [], zeros
-        for t in range(steps):  # the documented fallback: no fused kernel for these options
-            new_states = self._cell(x_proj[:, t], states, rec_masks)
-            output = new_states[0]
-            if mask is not None:
-                step_mask = mask[:, t]
-                new_states = [
-                    where_mask(step_mask, n, s) for n, s in zip(new_states, states, strict=True)
-                ]
-                output = where_mask(
-                    step_mask, output, zeros if self.zero_output_for_mask else previous
-                )
-            states, previous = new_states, output
-            outputs.append(output)
-        return torch.stack(outputs, 1), outputs[-1], states
+        return timestep_loop(
+            self._cell, x_proj, states, mask, zeros, self.zero_output_for_mask, rec_masks
+        )
 
     def _input_projection(self, x: Tensor, in_masks: Tensor | None) -> Tensor:
         m = self.module
-        if in_masks is None:
-            return F.linear(x, m.weight_ih_l0, m.bias_ih_l0 if self.use_bias else None)
-        if in_masks.shape[0] == 1:
-            return F.linear(
-                x * in_masks[0].unsqueeze(1),
-                m.weight_ih_l0,
-                m.bias_ih_l0 if self.use_bias else None,
-            )
-        gates, units = in_masks.shape[0], self.units
-        weight = m.weight_ih_l0.view(gates, units, -1)
-        proj = torch.einsum("btf,gbf,guf->btgu", x, in_masks, weight).flatten(2)
-        return proj + m.bias_ih_l0 if self.use_bias else proj
+        return input_projection(
+            x, m.weight_ih_l0, m.bias_ih_l0 if self.use_bias else None, in_masks
+        )
 
     def _recurrent_projection(
         self, h: Tensor, rec_masks: Tensor | None, rows: slice = slice(None)
@@ -446,17 +395,8 @@ class BaseRNN(Layer):
         m = self.module
         weight = m.weight_hh_l0[rows]
         bias = m.bias_hh_l0[rows] if self.use_bias else None
-        if rec_masks is None:
-            return F.linear(h, weight, bias)
-        if rec_masks.shape[0] == 1:
-            return F.linear(h * rec_masks[0], weight, bias)
-        blocks = weight.shape[0] // self.units
         first = (rows.start or 0) // self.units
-        masks = rec_masks[first : first + blocks]
-        proj = torch.einsum("gbu,gvu->bgv", h * masks, weight.view(blocks, self.units, -1)).flatten(
-            1
-        )
-        return proj if bias is None else proj + bias
+        return recurrent_projection(h, weight, bias, rec_masks, self.units, first)
 
     # ---------------------------------------------------------------- shapes
     def compute_output_shape(self, input_shape: Shape) -> Any:

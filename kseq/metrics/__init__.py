@@ -74,10 +74,7 @@ from kseq.metrics.iou import IoU as IoU
 from kseq.metrics.iou import MeanIoU as MeanIoU
 from kseq.metrics.iou import OneHotIoU as OneHotIoU
 from kseq.metrics.iou import OneHotMeanIoU as OneHotMeanIoU
-from kseq.metrics.metric import Mean as Mean
-from kseq.metrics.metric import MeanMetricWrapper as MeanMetricWrapper
 from kseq.metrics.metric import Metric as Metric
-from kseq.metrics.metric import Sum as Sum
 from kseq.metrics.probabilistic import BinaryCrossentropy as BinaryCrossentropy
 from kseq.metrics.probabilistic import CategoricalCrossentropy as CategoricalCrossentropy
 from kseq.metrics.probabilistic import KLDivergence as KLDivergence
@@ -85,6 +82,9 @@ from kseq.metrics.probabilistic import Poisson as Poisson
 from kseq.metrics.probabilistic import (
     SparseCategoricalCrossentropy as SparseCategoricalCrossentropy,
 )
+from kseq.metrics.reduction_metrics import Mean as Mean
+from kseq.metrics.reduction_metrics import MeanMetricWrapper as MeanMetricWrapper
+from kseq.metrics.reduction_metrics import Sum as Sum
 from kseq.metrics.regression import CosineSimilarity as CosineSimilarity
 from kseq.metrics.regression import LogCoshError as LogCoshError
 from kseq.metrics.regression import MeanAbsoluteError as MeanAbsoluteError

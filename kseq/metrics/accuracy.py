@@ -19,7 +19,7 @@ from torch import Tensor
 
 from kseq import config
 from kseq.losses.loss import squeeze_or_expand_to_same_rank
-from kseq.metrics.metric import MeanMetricWrapper
+from kseq.metrics.reduction_metrics import MeanMetricWrapper
 
 
 def accuracy(y_true: Tensor, y_pred: Tensor) -> Tensor:

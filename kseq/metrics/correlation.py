@@ -15,7 +15,7 @@ from torch import Tensor
 
 from kseq import config
 from kseq.losses.loss import convert_pair, squeeze_or_expand_to_same_rank
-from kseq.metrics.metric import MeanMetricWrapper
+from kseq.metrics.reduction_metrics import MeanMetricWrapper
 
 
 def pearson_correlation(y_true: Any, y_pred: Any, axis: int = -1) -> Tensor:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from kseq.losses.hinge import categorical_hinge, hinge, squared_hinge
-from kseq.metrics.metric import MeanMetricWrapper
+from kseq.metrics.reduction_metrics import MeanMetricWrapper
 
 
 class Hinge(MeanMetricWrapper):

@@ -20,7 +20,7 @@ from kseq.losses.probabilistic import (
     poisson,
     sparse_categorical_crossentropy,
 )
-from kseq.metrics.metric import MeanMetricWrapper
+from kseq.metrics.reduction_metrics import MeanMetricWrapper
 
 
 class KLDivergence(MeanMetricWrapper):

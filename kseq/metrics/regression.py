@@ -29,7 +29,8 @@ from kseq.losses.regression import (
     mean_squared_error,
     mean_squared_logarithmic_error,
 )
-from kseq.metrics.metric import Mean, MeanMetricWrapper, Metric, check_2d_inputs
+from kseq.metrics.metric import Metric, check_2d_inputs
+from kseq.metrics.reduction_metrics import Mean, MeanMetricWrapper
 
 
 def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Tensor:

@@ -160,8 +160,8 @@ class Sequential(Model):
         Example:
             >>> import kseq
             >>> m = kseq.Sequential([kseq.Input(shape=(3,)), kseq.layers.Dense(2), kseq.layers.Dense(1)])
-            >>> m.pop().name == "dense" or True, m.output_shape
-            (True, (None, 2))
+            >>> m.pop().name, m.output_shape
+            ('dense_1', (None, 2))
         """
         if not len(self._stack):
             raise TypeError("There are no layers in the model.")

@@ -10,7 +10,9 @@ Keras semantics kept here, in this order, at every step (``keras/src/optimizers/
 5. EMA of the weights (``use_ema``), 6. ``iterations += 1``.
 
 The learning rate is a float or a step-based schedule evaluated on ``iterations`` on the host, so
-no step needs a device sync.
+no step needs a device sync. The shared-argument checks live in :mod:`kseq.optimizers.arguments`,
+accumulation and clipping in :mod:`kseq.optimizers.gradients`, the Keras state order and the saved
+state's checks in :mod:`kseq.optimizers.state`; this module owns the ``Optimizer`` class itself.
 
 Example:
     >>> import torch
@@ -24,8 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -34,6 +34,15 @@ from torch import Tensor
 
 from kseq.core.naming import auto_name
 from kseq.optimizers import schedules
+from kseq.optimizers.arguments import check_arguments, check_learning_rate, current_learning_rate
+from kseq.optimizers.gradients import (
+    accumulate_gradients,
+    clip_gradients,
+    paired_gradients,
+    present_gradients,
+)
+from kseq.optimizers.state import copy_saved_state, keras_order
+from kseq.registry.object_registration import get_registered_name
 
 
 class Optimizer:
@@ -85,40 +94,17 @@ class Optimizer:
         name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if kwargs.pop("decay", None) is not None:
-            warnings.warn(
-                "Argument `decay` is no longer supported and will be ignored.", stacklevel=2
-            )
-        if "lr" in kwargs:
-            raise ValueError(
-                f"Argument(s) not recognized: {kwargs}. The Keras 2 argument `lr` is now "
-                f"`learning_rate`: write {type(self).__name__}(learning_rate={kwargs['lr']!r})."
-            )
-        if kwargs:
-            raise ValueError(f"Argument(s) not recognized: {kwargs}")
-        if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
-            raise ValueError(
-                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
-                f"clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
-            )
-        if gradient_accumulation_steps is not None and not gradient_accumulation_steps >= 2:
-            raise ValueError(
-                "`gradient_accumulation_steps` must be an integer >= 2. Received: "
-                f"gradient_accumulation_steps={gradient_accumulation_steps}"
-            )
-        if use_ema and not 0 <= ema_momentum <= 1:
-            raise ValueError(
-                f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}"
-            )
-        if (
-            use_ema
-            and ema_overwrite_frequency
-            and (not isinstance(ema_overwrite_frequency, int) or ema_overwrite_frequency < 1)
-        ):
-            raise ValueError(
-                "`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
-                f"ema_overwrite_frequency={ema_overwrite_frequency}"
-            )
+        check_arguments(
+            type(self).__name__,
+            kwargs,
+            clipnorm,
+            clipvalue,
+            global_clipnorm,
+            use_ema,
+            ema_momentum,
+            ema_overwrite_frequency,
+            gradient_accumulation_steps,
+        )
         self.name = name or auto_name(type(self).__name__)
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
@@ -126,7 +112,7 @@ class Optimizer:
         self.ema_overwrite_frequency = ema_overwrite_frequency
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
-        self._learning_rate: Any = _check_learning_rate(learning_rate)
+        self._learning_rate: Any = check_learning_rate(learning_rate)
         self._iterations = 0
         self._params: list[Tensor] = []
         self._accumulators: list[Tensor] = []
@@ -140,12 +126,7 @@ class Optimizer:
     @property
     def learning_rate(self) -> float:
         """The current learning rate as a float (a schedule is evaluated at ``iterations``)."""
-        lr = self._learning_rate
-        if isinstance(lr, schedules.LearningRateSchedule):
-            return float(lr(self._iterations))
-        if callable(lr):
-            return float(lr())
-        return float(lr)
+        return current_learning_rate(self._learning_rate, self._iterations)
 
     @learning_rate.setter
     def learning_rate(self, value: Any) -> None:
@@ -157,7 +138,7 @@ class Optimizer:
                 "constructor argument, hence its learning rate is not settable. If you need the learning "
                 "rate to be settable, you should instantiate the optimizer with a float `learning_rate` argument."
             )
-        self._learning_rate = _check_learning_rate(value)
+        self._learning_rate = check_learning_rate(value)
 
     lr = learning_rate
 
@@ -242,7 +223,7 @@ class Optimizer:
                     self._update(params, grads, lr)  # type: ignore[arg-type]
                 self._iterations += 1
                 return
-        self._apply_update(*self._present_gradients())
+        self._apply_update(*present_gradients(self._params))
 
     @property
     def _plain(self) -> bool:
@@ -276,34 +257,7 @@ class Optimizer:
             )
         if not self.built:
             self.build(variables)
-        known = {id(p) for p in self._params}
-        unknown = [getattr(v, "path", tuple(v.shape)) for v in variables if id(v) not in known]
-        if unknown:
-            raise ValueError(
-                f"Unknown variable: {unknown}. This optimizer can only be called for the variables "
-                "it was originally built with. When working with a new set of variables, you "
-                "should recreate a new optimizer instance."
-            )
-        pairs = [(v, g) for v, g in zip(variables, grads, strict=True) if g is not None]
-        if not pairs:
-            raise ValueError("No gradients provided for any variable.")
-        if len(pairs) < len(variables):
-            missing = [
-                getattr(v, "path", tuple(v.shape))
-                for v, g in zip(variables, grads, strict=True)
-                if g is None
-            ]
-            warnings.warn(
-                f"Gradients do not exist for variables {missing} when minimizing the loss. If "
-                "using `model.compile()`, did you forget to provide a `loss` argument?",
-                stacklevel=2,
-            )
-        params = [v for v, _ in pairs]
-        if len(params) == len(self._params) and all(
-            a is b for a, b in zip(params, self._params, strict=True)
-        ):
-            params = self._params  # the optimizer's own list: per-parameter state needs no lookup
-        self._apply_update(params, [g for _, g in pairs])
+        self._apply_update(*paired_gradients(grads, variables, self._params))
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Tensor]]) -> None:
         """Keras's ``optimizer.apply_gradients(zip(grads, vars))``.
@@ -339,40 +293,12 @@ class Optimizer:
             self._update_ema()
         self._iterations += 1
 
-    def _present_gradients(self) -> tuple[list[Tensor], list[Tensor]]:
-        """The bound tensors that received a gradient, and their gradients (Keras warns about the
-        others once)."""
-        params = self._params
-        grads = [p.grad for p in params]
-        if all(g is not None for g in grads):
-            return params, grads  # type: ignore[return-value]
-        missing = [
-            getattr(p, "_kseq_name", "") or tuple(p.shape)
-            for p, g in zip(params, grads, strict=True)
-            if g is None
-        ]
-        if len(missing) == len(params):
-            raise ValueError("No gradients provided for any variable.")
-        warnings.warn(
-            f"Gradients do not exist for variables {missing} when minimizing the loss. If using "
-            "`model.compile()`, did you forget to provide a `loss` argument?",
-            stacklevel=3,
-        )
-        pairs = [(p, g) for p, g in zip(params, grads, strict=True) if g is not None]
-        return [p for p, _ in pairs], [g for _, g in pairs]  # type: ignore[misc]
-
     def _accumulate(self, params: list[Tensor], grads: list[Tensor]) -> bool:
-        """Gradient accumulation: add ``grads`` to the accumulators, or, every N-th call, replace
-        them (in place) by the mean of the last N and return ``True`` (an update step)."""
-        n = self.gradient_accumulation_steps or 1
+        """Gradient accumulation (see :func:`~kseq.optimizers.gradients.accumulate_gradients`)."""
         accs = self._slots(self._accumulators, params)
-        if (self._iterations + 1) % n != 0:
-            torch._foreach_add_(accs, grads)
-            return False
-        torch._foreach_add_(grads, accs)
-        torch._foreach_div_(grads, n)
-        torch._foreach_zero_(accs)
-        return True
+        return accumulate_gradients(
+            accs, grads, self._iterations, self.gradient_accumulation_steps or 1
+        )
 
     def _slots(self, state: list[Tensor], params: list[Tensor]) -> list[Tensor]:
         """The entries of a per-parameter state list for ``params`` (usually all of them)."""
@@ -389,19 +315,7 @@ class Optimizer:
         ]
 
     def _clip(self, grads: list[Tensor]) -> None:
-        if self.clipnorm and self.clipnorm > 0:
-            norms = torch._foreach_norm(grads)
-            # Keras: g * clipnorm / max(norm, clipnorm), per tensor.
-            scales = torch._foreach_div(torch._foreach_maximum(norms, self.clipnorm), self.clipnorm)
-            torch._foreach_div_(grads, scales)
-        elif self.global_clipnorm and self.global_clipnorm > 0:
-            total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-            torch._foreach_mul_(
-                grads, self.global_clipnorm / torch.clamp(total, min=self.global_clipnorm)
-            )
-        elif self.clipvalue and self.clipvalue > 0:
-            torch._foreach_clamp_min_(grads, -self.clipvalue)
-            torch._foreach_clamp_max_(grads, self.clipvalue)
+        clip_gradients(grads, self.clipnorm, self.global_clipnorm, self.clipvalue)
 
     def _update(self, params: list[Tensor], grads: list[Tensor], lr: float) -> None:
         raise NotImplementedError(f"Optimizer {type(self).__name__} must implement _update().")
@@ -428,7 +342,9 @@ class Optimizer:
         Example:
             >>> from kseq.optimizers import SGD
             >>> w = torch.nn.Parameter(torch.ones(1)); opt = SGD(momentum=0.9); opt.build([w])
-            >>> opt.move_state(torch.device("cpu"))
+            >>> momentum = opt.variables[-1]
+            >>> opt.move_state(torch.device("cpu")); opt.variables[-1] is momentum, momentum.device
+            (True, device(type='cpu'))
         """
         for tensor in self._state_tensors() + self._accumulators + self._ema:
             if tensor.device != device:
@@ -472,20 +388,9 @@ class Optimizer:
         self._iterations = int(state["iterations"])
         if state.get("learning_rate") is not None and not callable(self._learning_rate):
             self._learning_rate = float(state["learning_rate"])
-        with torch.no_grad():
-            for name, saved in (
-                ("state", state["state"]),
-                ("accumulators", state["accumulators"]),
-                ("ema", state["ema"]),
-            ):
-                current = self._state_tensors() if name == "state" else getattr(self, f"_{name}")
-                if len(current) != len(saved):
-                    raise ValueError(
-                        f"Optimizer '{self.name}' has {len(current)} {name} tensors but the saved state has "
-                        f"{len(saved)}: was it saved for a different model or optimizer?"
-                    )
-                for dst, src in zip(current, saved, strict=True):
-                    dst.copy_(src)
+        copy_saved_state(self.name, "state", self._state_tensors(), state["state"])
+        copy_saved_state(self.name, "accumulators", self._accumulators, state["accumulators"])
+        copy_saved_state(self.name, "ema", self._ema, state["ema"])
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
@@ -493,8 +398,6 @@ class Optimizer:
         if isinstance(lr, schedules.LearningRateSchedule):
             lr = schedules.serialize(lr)
         elif callable(lr):
-            from kseq.registry.object_registration import get_registered_name
-
             lr = get_registered_name(lr)
         return {
             "name": self.name, "learning_rate": lr, "weight_decay": self.weight_decay,
@@ -515,35 +418,3 @@ class Optimizer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name} learning_rate={self._learning_rate!r}>"
-
-
-def keras_order(state: list[Any], n_params: int, interleaved: int) -> list[Any]:
-    """Reorder slot-after-slot state as Keras's ``optimizer.variables``: the first ``interleaved``
-    slots are created together, weight by weight (``add_optimizer_variables(vars, ["m", "v"])``
-    gives ``m0, v0, m1, v1, ...``); the rest follow unchanged.
-
-    Example:
-        >>> keras_order(["m0", "m1", "v0", "v1", "h0", "h1"], n_params=2, interleaved=2)
-        ['m0', 'v0', 'm1', 'v1', 'h0', 'h1']
-    """
-    if interleaved < 2 or len(state) < interleaved * n_params:
-        return list(state)
-    head = state[: interleaved * n_params]
-    groups = [head[i * n_params : (i + 1) * n_params] for i in range(interleaved)]
-    return [slot for per_weight in zip(*groups, strict=True) for slot in per_weight] + list(
-        state[interleaved * n_params :]
-    )
-
-
-def _check_learning_rate(value: Any) -> Any:
-    if isinstance(value, schedules.LearningRateSchedule) or callable(value):
-        return value
-    if isinstance(value, Tensor):
-        value = value.item()  # host sync: once, when the user sets a tensor learning rate
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ValueError(
-            "Argument `learning_rate` should be float, or an instance of LearningRateSchedule, or a callable "
-            "(that takes in the current iteration value and returns the corresponding learning rate value). "
-            f"Received instead: learning_rate={value!r}"
-        )
-    return float(value)

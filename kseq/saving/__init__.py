@@ -5,9 +5,11 @@
 ``.weights.pt``; see :mod:`kseq.saving.api`. Writes are atomic and reads never run code from a file.
 
 Example:
-    >>> from kseq.saving import register_keras_serializable
-    >>> callable(register_keras_serializable)
-    True
+    >>> import kseq
+    >>> from kseq.saving import deserialize_keras_object, serialize_keras_object
+    >>> config = serialize_keras_object(kseq.layers.Dense(2, name="d"))
+    >>> config["module"], config["class_name"], deserialize_keras_object(config).units
+    ('keras.layers', 'Dense', 2)
 """
 
 from kseq.registry.object_config import deserialize_keras_object as deserialize_keras_object

@@ -51,7 +51,6 @@ __all__ = [
     "save_weights",
 ]
 
-_WEIGHTS_SUFFIXES = (".weights.h5", ".weights.pt")
 _LEGACY_H5 = (
     "The legacy HDF5 model format (`.h5` / `.hdf5`) is not supported by kseq. Save the model as "
     "`.keras` (model.save('model.keras')) or its weights as `.weights.h5` instead."

@@ -39,7 +39,6 @@ def _fit(model: Any, callbacks: list[Any], epochs: int = 3, **kwargs: Any) -> An
 
 
 def test_epoch_and_metric_templates(tmp_path: Path) -> None:
-    pytest.importorskip("h5py")
     model = _model()
     history = _fit(
         model, [ModelCheckpoint(str(tmp_path / "ckpt" / "{epoch:02d}-{val_loss:.2f}.keras"))]
@@ -52,8 +51,6 @@ def test_epoch_and_metric_templates(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", [".weights.h5", ".weights.pt"])
 def test_save_best_only_keeps_the_best_weights(suffix: str, tmp_path: Path, capsys: Any) -> None:
-    if suffix.endswith(".h5"):
-        pytest.importorskip("h5py")
     path = tmp_path / f"best{suffix}"
     best_weights: list[Any] = []
 

@@ -202,8 +202,6 @@ def test_global_average_pooling1d_mask_matches_keras(keras: Any, data_format: st
 
 
 def test_masked_steps_in_a_sequential_model() -> None:
-    if not hasattr(layers, "Embedding"):
-        pytest.skip("Embedding(mask_zero=True) is not in kseq yet")
     tokens = np.array([[1, 2, 0, 0], [3, 0, 0, 0]])
     table = np.array([[9, 9], [1, 2], [3, 1], [0, 5], [0, 0]], dtype="float32")
     outputs = {}

@@ -258,6 +258,9 @@ def test_masked_forward_and_backward_have_no_host_sync(monkeypatch, name):
         monkeypatch.setattr(torch.Tensor, method, forbidden)
     outputs = layer(x, mask=mask)
     sum(o.sum() for o in outputs).backward()
+    # The sequence, then one final state per state tensor (h; LSTM: h and c), and gradients.
+    assert [tuple(o.shape) for o in outputs] == [(4, 6, 3)] + [(4, 3)] * len(layer.state_size)
+    assert layer.module.weight_hh_l0.grad.shape == layer.module.weight_hh_l0.shape
 
 
 def test_options_without_a_kernel_take_the_loop(monkeypatch):

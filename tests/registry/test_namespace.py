@@ -64,7 +64,8 @@ def test_a_nested_sequential_round_trips_through_the_layer_namespace() -> None:
 
 
 def test_a_new_namespace_has_the_shared_rules() -> None:
-    class Scale:
+    # A class name no doctest registers globally (registered objects are looked up first).
+    class Amplifier:
         def __init__(self, factor: float = 2.0) -> None:
             self.factor = factor
 
@@ -75,27 +76,29 @@ def test_a_new_namespace_has_the_shared_rules() -> None:
             return {"factor": self.factor}
 
         @classmethod
-        def from_config(cls, config: dict[str, float]) -> Scale:
+        def from_config(cls, config: dict[str, float]) -> Amplifier:
             return cls(**config)
 
-    demo = Namespace("scaler", "test_scalers", "demo.scalers", base=Scale)
+    demo = Namespace("scaler", "test_scalers", "demo.scalers", base=Amplifier)
     try:
-        demo.register(Scale, aliases={"double": Scale}, snake_case=True)
-        assert demo.names() == ["Scale", "double", "scale"]
+        demo.register(Amplifier, aliases={"double": Amplifier}, snake_case=True)
+        assert demo.names() == ["Amplifier", "amplifier", "double"]
         assert demo.get(None) is None
-        assert isinstance(demo.get("double"), Scale)
-        assert isinstance(demo.get(Scale), Scale)
+        assert isinstance(demo.get("double"), Amplifier)
+        assert isinstance(demo.get(Amplifier), Amplifier)
         assert demo.get(abs) is abs
-        config = demo.serialize(Scale(3.0))
+        config = demo.serialize(Amplifier(3.0))
         assert config == {
             "module": "demo.scalers",
-            "class_name": "Scale",
+            "class_name": "Amplifier",
             "config": {"factor": 3.0},
             "registered_name": None,
         }
         assert demo.get(config).factor == 3.0
-        with pytest.raises(ValueError, match=r"Unknown scaler: 'scael'\. Did you mean 'scale'\?"):
-            demo.get("scael")
+        with pytest.raises(
+            ValueError, match=r"Unknown scaler: 'amplifeir'\. Did you mean 'amplifier'\?"
+        ):
+            demo.get("amplifeir")
         with pytest.raises(ValueError, match="Could not interpret scaler identifier: 3"):
             demo.get(3)
     finally:

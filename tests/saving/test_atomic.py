@@ -84,7 +84,6 @@ def _load_version(path: str, fmt: str) -> float:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_sigkill_at_random_moments_leaves_a_complete_checkpoint(tmp_path: Path) -> None:
-    pytest.importorskip("h5py")
     result = subprocess.run(
         [sys.executable, str(HERE / "kill_worker.py"), str(tmp_path), "24", "7"],
         capture_output=True,

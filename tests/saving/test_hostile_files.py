@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -21,8 +22,6 @@ import torch
 import kseq
 from kseq.callbacks import BackupAndRestore
 from kseq.saving.training_checkpoint import load_checkpoint, save_checkpoint
-
-h5py = pytest.importorskip("h5py")
 
 
 class Payload:

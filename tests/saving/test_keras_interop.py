@@ -18,7 +18,6 @@ import kseq
 from kseq.saving.optimizer_layout import keras_optimizer_arrays
 
 pytestmark = pytest.mark.keras
-pytest.importorskip("h5py")
 
 RNG = np.random.default_rng(0)
 X_VEC = RNG.normal(size=(16, 6)).astype("float32")

@@ -20,8 +20,6 @@ import kseq
 from kseq import layers as L
 from kseq.saving.optimizer_layout import keras_optimizer_arrays
 
-pytest.importorskip("h5py")
-
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(16, 5)).astype("float32")
 Y = RNG.normal(size=(16, 2)).astype("float32")
