@@ -33,6 +33,7 @@ from torch import Tensor
 
 from kseq import mixed_precision
 from kseq import regularizers as regularizers_mod
+from kseq.core.naming import auto_name
 from kseq.layers.build import build_once, finishing_build, give_variable_api, lazy_build_hook
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES, activity_regularization_hook
 from kseq.layers.shapes import InputSpec, Shape, jsonable_shape, legacy_input_shape
@@ -40,7 +41,6 @@ from kseq.layers.shapes import format_shape as format_shape  # re-exported for e
 from kseq.layers.shapes import shape_of as shape_of
 from kseq.layers.shapes import standardize_shape as standardize_shape
 from kseq.layers.weights import KerasView, LayerWeights
-from kseq.core.naming import auto_name
 
 __all__ = ["InputSpec", "Layer"]
 

@@ -34,8 +34,8 @@ from torch import Tensor, nn
 from kseq import constraints as constraints_mod
 from kseq import initializers as initializers_mod
 from kseq import regularizers as regularizers_mod
-from kseq.ops.dtypes import standardize_dtype, to_torch_dtype
 from kseq.core.naming import auto_name
+from kseq.ops.dtypes import standardize_dtype, to_torch_dtype
 from kseq.variables import Variable
 
 __all__ = ["KerasView", "LayerWeights"]
