@@ -39,13 +39,21 @@ import torch
 from torch import Tensor, nn
 
 from kseq.layers.shapes import shape_of, standardize_shape
-from kseq.layers.weights import holds_no_weights
+from kseq.layers.weights import holds_no_weights, settle_weight_names
 from kseq.variables import Variable
 
 if TYPE_CHECKING:
     from kseq.layers.layer import Layer
 
-__all__ = ["build_once", "finish_build", "finishing_build", "give_variable_api", "lazy_build_hook"]
+__all__ = [
+    "build_once",
+    "cast_own_floats",
+    "finish_build",
+    "finishing_build",
+    "give_variable_api",
+    "lazy_build_hook",
+    "mark_built",
+]
 
 
 def lazy_build_hook(layer: Layer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -86,6 +94,20 @@ def build_once(layer: Layer, input_shape: Any) -> None:
     else:
         settle_weight_names(layer)
         give_variable_api(layer)
+    layer._remove_build_hook()
+
+
+def mark_built(layer: Layer) -> None:
+    """Built at construction (layers without weights, as Keras's ``_build_at_init``).
+
+    Example:
+        >>> from kseq.layers import Layer
+        >>> layer = Layer(); mark_built(layer); layer.built, len(layer._forward_pre_hooks)
+        (True, 0)
+    """
+    layer.built = True
+    settle_weight_names(layer)
+    give_variable_api(layer)
     layer._remove_build_hook()
 
 
@@ -135,33 +157,6 @@ def finish_build(layer: Layer, input_shape: Any) -> None:
         layer.trainable = False
     give_variable_api(layer)
     layer._remove_build_hook()
-
-
-def settle_weight_names(layer: Layer) -> None:
-    """Keep one name per weight: ``add_weight`` registered it under its Keras name and
-    ``self.w = ...`` registered it again under ``w``; keep ``w``, in the Keras name's place
-    (creation order). Regularizer/constraint paths follow.
-
-    Example:
-        >>> from kseq.layers import Layer
-        >>> layer = Layer(); layer.w = layer.add_weight(shape=(1,), name="kernel")
-        >>> settle_weight_names(layer); list(layer.state_dict())
-        ['w']
-    """
-    params = layer._parameters
-    keys_of: dict[int, list[str]] = {}
-    for key, p in params.items():
-        if p is not None:
-            keys_of.setdefault(id(p), []).append(key)
-    renames = {keys[0]: keys[-1] for keys in keys_of.values() if len(keys) > 1}
-    if not renames:
-        return
-    dropped = {key for keys in keys_of.values() if len(keys) > 1 for key in keys[1:]}
-    items = [(renames.get(key, key), p) for key, p in params.items() if key not in dropped]
-    params.clear()
-    params.update(items)
-    for tracked in (layer._weight_regularizers, layer._weight_constraints):
-        tracked[:] = [(renames.get(path, path), fn, view) for path, fn, view in tracked]
 
 
 def cast_own_floats(layer: Layer) -> None:

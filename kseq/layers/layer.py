@@ -34,13 +34,13 @@ from torch import Tensor
 from kseq import mixed_precision
 from kseq import regularizers as regularizers_mod
 from kseq.core.naming import auto_name
-from kseq.layers.build import build_once, finishing_build, give_variable_api, lazy_build_hook
+from kseq.layers.build import build_once, finishing_build, lazy_build_hook, mark_built
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES, activity_regularization_hook
 from kseq.layers.shapes import InputSpec, Shape, jsonable_shape, legacy_input_shape
 from kseq.layers.shapes import format_shape as format_shape  # re-exported for existing imports
 from kseq.layers.shapes import shape_of as shape_of
 from kseq.layers.shapes import standardize_shape as standardize_shape
-from kseq.layers.weights import KerasView, LayerWeights
+from kseq.layers.weights import LayerWeights
 
 __all__ = ["InputSpec", "Layer"]
 
@@ -101,8 +101,6 @@ class Layer(LayerWeights):
         self.activity_regularizer = regularizers_mod.get(activity_regularizer)
         self.input_spec: InputSpec | None = None
         self._losses: list[Tensor] = []
-        self._weight_regularizers: list[tuple[str, Any, KerasView]] = []
-        self._weight_constraints: list[tuple[str, Any, KerasView]] = []
         self._build_input_shape: Any = None
         self._build_output_shape: Any = None
         self._input_shape_arg: Shape | None = legacy_input_shape(
@@ -147,17 +145,14 @@ class Layer(LayerWeights):
         build_once(self, input_shape)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        # Keras marks a layer built when its `build` returns, also when users call
-        # `layer.build(shape)` themselves: each class's own `build` finishes (see `build.py`).
+        # A layer is built when its `build` returns, also when called directly (see `build.py`).
         super().__init_subclass__(**kwargs)
         if "build" in cls.__dict__:
             cls.build = finishing_build(cls.__dict__["build"])  # type: ignore[method-assign]
 
     def _mark_built(self) -> None:
         """For layers without weights: built at construction, as Keras's ``_build_at_init``."""
-        self.built = True
-        give_variable_api(self)
-        self._remove_build_hook()
+        mark_built(self)
 
     def _remove_build_hook(self) -> None:
         if self._build_hook is not None:
@@ -231,10 +226,6 @@ class Layer(LayerWeights):
         state = super().__getstate__()
         state["_losses"] = []
         return state
-
-    def _clear_losses(self) -> None:
-        for layer in self._flatten_layers():
-            layer._losses.clear()
 
     # --------------------------------------------------------------- config
     @property

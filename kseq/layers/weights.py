@@ -10,9 +10,13 @@ They carry Keras's variable API because they are :class:`kseq.Variable` instance
 
 A weight made by ``add_weight`` is registered at once under its Keras name, so a weight kept in a
 list is tracked, and ``self.kernel`` finds a weight that was never assigned. ``self.w =
-self.add_weight(...)`` registers it again under ``w`` (``nn.Module``'s own ``__setattr__``); the
-build's finish keeps one name per weight, the attribute's, in the Keras name's place (creation
-order, Keras's weight order), so ``state_dict`` has one entry per weight.
+self.add_weight(...)`` registers it again under ``w`` (``nn.Module``'s own ``__setattr__``, which
+kseq does not override); :func:`settle_weight_names` then keeps one name per weight, the
+attribute's, in the Keras name's place (creation order, Keras's weight order). It runs when the
+next weight is created and when the build finishes, so a built layer's ``state_dict`` has one entry
+per weight; a weight created and assigned outside ``build`` (in ``__init__``) keeps both names
+until the layer's first build or call, except in ``state_dict``/``load_state_dict``, which settle
+them first.
 
 Example:
     >>> from kseq.layers import Dense
@@ -38,7 +42,7 @@ from kseq.core.naming import auto_name
 from kseq.ops.dtypes import standardize_dtype, to_torch_dtype
 from kseq.variables import Variable
 
-__all__ = ["KerasView", "LayerWeights"]
+__all__ = ["KerasView", "LayerWeights", "holds_no_weights", "settle_weight_names"]
 
 KerasView = Callable[[Tensor], Tensor]
 
@@ -58,8 +62,12 @@ class LayerWeights(nn.Module):
     built: bool
     variable_dtype: str
     _trainable: bool
-    _weight_regularizers: list[tuple[str, Any, KerasView]]
-    _weight_constraints: list[tuple[str, Any, KerasView]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        # (path, regularizer / constraint, Keras-layout view) per tracked weight
+        self._weight_regularizers: list[tuple[str, Any, KerasView]] = []
+        self._weight_constraints: list[tuple[str, Any, KerasView]] = []
 
     def add_weight(
         self,
@@ -111,6 +119,7 @@ class LayerWeights(nn.Module):
         )
         if dtype is not None:
             weight._kseq_explicit_dtype = True  # type: ignore[attr-defined]  # kept at build
+        settle_weight_names(self)  # the previous weight may have been assigned by now
         key = _unique_attr(self, name.replace(".", "_").replace("/", "_"))
         self.register_parameter(key, weight)
         self.track_weight(key, regularizer=regularizer, constraint=constraint)
@@ -162,6 +171,18 @@ class LayerWeights(nn.Module):
             self._weight_regularizers.append((path, regularizer, view))
         if (constraint := constraints_mod.get(constraint)) is not None:
             self._weight_constraints.append((path, constraint, view))
+
+    # A weight created and assigned outside `build` (in `__init__`) still has two names until the
+    # layer is built; torch's save and load see its one name already.
+    def _save_to_state_dict(
+        self, destination: dict[str, Any], prefix: str, keep_vars: bool
+    ) -> None:
+        settle_weight_names(self)
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any) -> None:
+        settle_weight_names(self)
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     # ------------------------------------------------------------- own state
     def _own_modules(self) -> Iterator[nn.Module]:
@@ -309,6 +330,33 @@ def holds_no_weights(module: nn.Module) -> bool:
         (True, False)
     """
     return isinstance(module, LayerWeights) or getattr(module, "_kseq_metric", False)
+
+
+def settle_weight_names(layer: LayerWeights) -> None:
+    """Keep one name per weight: ``add_weight`` registered it under its Keras name and
+    ``self.w = ...`` registered it again under ``w``; keep ``w``, in the Keras name's place
+    (creation order). Regularizer/constraint paths follow.
+
+    Example:
+        >>> from kseq.layers import Layer
+        >>> layer = Layer(); layer.w = layer.add_weight(shape=(1,), name="kernel")
+        >>> settle_weight_names(layer); list(layer.state_dict())
+        ['w']
+    """
+    params = layer._parameters
+    keys_of: dict[int, list[str]] = {}
+    for key, p in params.items():
+        if p is not None:
+            keys_of.setdefault(id(p), []).append(key)
+    renames = {keys[0]: keys[-1] for keys in keys_of.values() if len(keys) > 1}
+    if not renames:
+        return
+    dropped = {key for keys in keys_of.values() if len(keys) > 1 for key in keys[1:]}
+    items = [(renames.get(key, key), p) for key, p in params.items() if key not in dropped]
+    params.clear()
+    params.update(items)
+    for tracked in (layer._weight_regularizers, layer._weight_constraints):
+        tracked[:] = [(renames.get(path, path), fn, view) for path, fn, view in tracked]
 
 
 def _identity(t: Tensor) -> Tensor:
