@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from kseq.layers.layer import Layer, enter_model_call, exit_model_call
+from kseq.layers.layer import Layer
+from kseq.layers.loss_collection import MODEL_CALL_LOSSES
 from kseq.registry.namespace import MODELS
 from kseq.training import custom_step
 from kseq.training.data import batch_size_of
@@ -523,14 +524,14 @@ class Model(Layer):
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         training = kwargs.get("training")
         was_training = self.training
-        enter_model_call()
+        MODEL_CALL_LOSSES.open()
         try:
             if training is not None and bool(training) != was_training:
                 self.train(bool(training))
             return super().forward(*args, **kwargs)
         finally:
             self.train(was_training)
-            exit_model_call()
+            MODEL_CALL_LOSSES.close()
 
 
 def _shapes(x: Any) -> Any:

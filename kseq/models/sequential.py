@@ -26,14 +26,8 @@ from torch import Tensor, nn
 
 from kseq import activations
 from kseq.layers.input_layer import InputLayer, KerasTensor
-from kseq.layers.layer import (
-    Layer,
-    Shape,
-    enter_model_call,
-    exit_model_call,
-    format_shape,
-    standardize_shape,
-)
+from kseq.layers.layer import Layer, Shape, format_shape, standardize_shape
+from kseq.layers.loss_collection import MODEL_CALL_LOSSES
 from kseq.models.model import Model
 from kseq.registry.namespace import MODELS
 
@@ -317,7 +311,7 @@ class Sequential(Model):
                 self.train(was)
         if return_logits:
             return self._forward_logits(inputs)
-        enter_model_call()
+        MODEL_CALL_LOSSES.open()
         try:
             x = self._standardize_input(inputs)
             if self._mask_aware or mask is not None:
@@ -330,7 +324,7 @@ class Sequential(Model):
                 raise self._runtime_error(layer, x, exc) from exc
             return x
         finally:
-            exit_model_call()
+            MODEL_CALL_LOSSES.close()
 
     def _standardize_input(self, inputs: Any) -> Tensor:
         """Cast inputs to the model's input dtype, as Keras does (float64 or int arrays into a float
@@ -392,7 +386,7 @@ class Sequential(Model):
         return activation
 
     def _forward_logits(self, inputs: Any) -> Tensor:
-        enter_model_call()
+        MODEL_CALL_LOSSES.open()
         layer, x = None, inputs
         try:
             x = self._standardize_input(inputs)
@@ -406,7 +400,7 @@ class Sequential(Model):
         except RuntimeError as exc:
             raise self._runtime_error(layer, x, exc) from exc
         finally:
-            exit_model_call()
+            MODEL_CALL_LOSSES.close()
 
     # --------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:

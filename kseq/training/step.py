@@ -29,7 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from kseq import activations
-from kseq.layers.layer import pending_losses
+from kseq.layers.loss_collection import MODEL_CALL_LOSSES
 from kseq.losses import Loss
 from kseq.metrics import Mean, Metric
 from kseq.optimizers import Optimizer
@@ -112,7 +112,7 @@ class Steps:
     # ------------------------------------------------------------------ pieces
     def _regularization(self) -> Tensor | None:
         terms = [reg(view(p)) for p, reg, view in self._weight_regularizers]
-        for layer in pending_losses():  # layers that called add_loss during this step's forward
+        for layer in MODEL_CALL_LOSSES.layers:  # layers that called add_loss in this forward
             terms.extend(layer._losses)
         if not terms:
             return None
