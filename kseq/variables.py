@@ -36,7 +36,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from kseq import initializers
 from kseq.core.naming import auto_name
+from kseq.ops.core import convert_to_tensor, default_device
+from kseq.ops.dtypes import to_torch_dtype
 
 __all__ = ["Variable"]
 
@@ -243,10 +246,6 @@ def _tensor_like(value: Any, like: Tensor) -> Tensor:
 
 def _initial_value(initializer: Any, shape: Sequence[int] | None, dtype: Any) -> Tensor:
     """The first value of a variable: a given value, or an initializer drawn for ``shape``."""
-    from kseq import initializers
-    from kseq.ops.core import convert_to_tensor, default_device
-    from kseq.ops.dtypes import to_torch_dtype
-
     is_value = isinstance(initializer, (Tensor, np.ndarray, list, tuple, bool, int, float))
     if initializer is None or (not is_value and shape is None):
         raise ValueError(

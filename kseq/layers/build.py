@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from kseq.layers.shapes import shape_of, standardize_shape
+from kseq.core.shapes import shape_of, standardize_shape
 from kseq.layers.weights import holds_no_weights, settle_weight_names
 from kseq.variables import Variable
 

@@ -34,12 +34,12 @@ from torch import Tensor
 from kseq import mixed_precision
 from kseq import regularizers as regularizers_mod
 from kseq.core.naming import auto_name
+from kseq.core.shapes import InputSpec, Shape, jsonable_shape, legacy_input_shape
+from kseq.core.shapes import format_shape as format_shape  # re-exported for existing imports
+from kseq.core.shapes import shape_of as shape_of
+from kseq.core.shapes import standardize_shape as standardize_shape
 from kseq.layers.build import build_once, finishing_build, lazy_build_hook, mark_built
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES, activity_regularization_hook
-from kseq.layers.shapes import InputSpec, Shape, jsonable_shape, legacy_input_shape
-from kseq.layers.shapes import format_shape as format_shape  # re-exported for existing imports
-from kseq.layers.shapes import shape_of as shape_of
-from kseq.layers.shapes import standardize_shape as standardize_shape
 from kseq.layers.weights import LayerWeights
 
 __all__ = ["InputSpec", "Layer"]
