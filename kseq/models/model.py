@@ -34,6 +34,7 @@ import torch
 
 from kseq import optimizers
 from kseq.layers.layer import Layer
+from kseq.models import model_files
 from kseq.training import custom_step
 from kseq.training.compile_args import CompileArgs
 from kseq.training.data import batch_size_of
@@ -451,59 +452,15 @@ class Model(Layer):
             self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range
         )
 
-    # --------------------------------------------------------------- saving
-    # Thin Keras-API wrappers; the formats and their safety checks live in kseq.saving.
-    def save(
-        self, filepath: Any, overwrite: bool = True, zipped: bool | None = None, **kwargs: Any
-    ) -> None:
-        """Save as a Keras 3 ``.keras`` archive (see :func:`kseq.saving.save_model`)."""
-        from kseq.saving.api import save_model
-
-        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
-
-    def save_weights(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
-        """Save weights + optimizer state to ``*.weights.h5`` or ``*.weights.pt`` (see
-        :func:`kseq.saving.save_weights`)."""
-        from kseq.saving.api import save_weights
-
-        save_weights(self, filepath, overwrite=overwrite, **kwargs)
-
-    def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
-        """Load ``*.weights.h5`` / ``*.weights.pt`` / ``*.keras`` weights (see
-        :func:`kseq.saving.load_weights`)."""
-        from kseq.saving.api import load_weights
-
-        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
-
-    def to_json(self, **kwargs: Any) -> str:
-        """The model's Keras config as JSON (``kseq.models.model_from_json`` rebuilds it)."""
-        from kseq.saving.api import model_to_json
-
-        return model_to_json(self, **kwargs)
-
-    def get_compile_config(self) -> dict[str, Any] | None:
-        """The arguments ``compile()`` received, serialized (Keras's ``compile_config``)."""
-        if self._trainer is None:
-            return None
-        from kseq.saving.object_config import serialize_keras_object
-
-        config = {**self._trainer.compile_args.config, "optimizer": self._trainer.optimizer}
-        config["jit_compile"] = self._trainer.jit_compile
-        return serialize_keras_object(config)
-
-    def compile_from_config(self, config: dict[str, Any]) -> None:
-        """Compile from :meth:`get_compile_config` output, creating the optimizer state now when the
-        model is built (so that saved optimizer variables can be loaded into it)."""
-        from kseq.saving.keras_weights import build_optimizer_for
-        from kseq.saving.object_config import deserialize_keras_object
-
-        self.compile(**deserialize_keras_object(config))
-        build_optimizer_for(self)
-
-    def build_from_config(self, config: dict[str, Any] | None) -> None:
-        """Build from ``get_build_config()`` output (subclassed models run one forward pass)."""
-        if config and config.get("input_shape") is not None and not self.built:
-            self._build_from_data_shape(tuple(config["input_shape"]))
+    # --------------------------------------------------------------- files
+    # The Keras file face (thin wrappers over kseq.saving) lives in model_files.py.
+    save = model_files.save
+    save_weights = model_files.save_weights
+    load_weights = model_files.load_weights
+    to_json = model_files.to_json
+    get_compile_config = model_files.get_compile_config
+    compile_from_config = model_files.compile_from_config
+    build_from_config = model_files.build_from_config
 
     # -------------------------------------------------------------- forward
     def forward(self, *args: Any, **kwargs: Any) -> Any:
