@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 # ===================================================================== fit
 def fit(trainer: Trainer, options: FitOptions) -> History:
-    """Run ``Model.fit`` with checked ``options``; returns the ``History``."""
+    """Run ``Model.fit`` with checked ``options``; returns the ``History`` (example above)."""
     train, val = _fit_data(trainer, options)
     assert options.batch_size is not None
     steps = options.steps_per_epoch or steps_of(train, options.batch_size, shard="train")
@@ -167,7 +167,15 @@ def evaluate(
     callbacks: Sequence[Any] | None = None,
     return_dict: bool = False,
 ) -> Any:
-    """Run ``Model.evaluate``: the loss and metrics, as a dict, a list or a scalar."""
+    """Run ``Model.evaluate``: the loss and metrics, as a dict, a list or a scalar.
+
+    Example:
+        >>> import numpy as np, kseq
+        >>> m = kseq.Sequential([kseq.Input(shape=(2,)), kseq.layers.Dense(1)])
+        >>> m.compile(loss="mse", metrics=["mae"])
+        >>> sorted(evaluate(m._trainer, np.ones((4, 2)), np.ones(4), verbose=0, return_dict=True))
+        ['loss', 'mae']
+    """
     if x is None:
         raise ValueError("evaluate() needs data: pass `x` (and `y`).")
     batch_size = check_batch_size(batch_size)
@@ -183,7 +191,8 @@ def evaluate(
 def evaluate_loop(
     trainer: Trainer, data: Data, batch_size: int, steps: int | None, cbs: CallbackList
 ) -> dict[str, float]:
-    """One pass of ``data`` through the test step, in inference mode; returns the logs."""
+    """One pass of ``data`` through the test step, in inference mode; returns the logs
+    (``evaluate`` and ``fit``'s validation)."""
     model = trainer.model
     was_training = model.training
     model.eval()
@@ -218,7 +227,15 @@ def predict(
     steps: int | None = None,
     callbacks: Sequence[Any] | None = None,
 ) -> Any:
-    """Run ``Model.predict``: the outputs for ``x`` in batches, as NumPy."""
+    """Run ``Model.predict``: the outputs for ``x`` in batches, as NumPy.
+
+    Example:
+        >>> import numpy as np, kseq
+        >>> m = kseq.Sequential([kseq.Input(shape=(2,)), kseq.layers.Dense(3)])
+        >>> m.compile(loss="mse")
+        >>> predict(m._trainer, np.ones((5, 2)), batch_size=2, verbose=0).shape
+        (5, 3)
+    """
     batch_size = check_batch_size(batch_size)
     verbose = check_verbose(verbose)
     data = trainer.adapt(x, None, None, None, "predict")
@@ -274,7 +291,15 @@ def train_on_batch(
     class_weight: Any = None,
     return_dict: bool = False,
 ) -> Any:
-    """Run ``Model.train_on_batch``: one training step; this batch's loss and metrics."""
+    """Run ``Model.train_on_batch``: one training step; this batch's loss and metrics.
+
+    Example:
+        >>> import numpy as np, kseq
+        >>> m = kseq.Sequential([kseq.Input(shape=(2,)), kseq.layers.Dense(1)])
+        >>> m.compile(optimizer="sgd", loss="mse")
+        >>> sorted(train_on_batch(m._trainer, np.ones((4, 2)), np.ones(4), return_dict=True))
+        ['loss']
+    """
     data = trainer.adapt(x, y, sample_weight, class_weight, "train_on_batch")
     assert isinstance(data, ArrayData)
     trainer.prepare(data.x, data.y, training=True)
@@ -288,7 +313,15 @@ def train_on_batch(
 def test_on_batch(
     trainer: Trainer, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
 ) -> Any:
-    """Run ``Model.test_on_batch``: this batch's loss and metrics, in inference mode."""
+    """Run ``Model.test_on_batch``: this batch's loss and metrics, in inference mode.
+
+    Example:
+        >>> import numpy as np, kseq
+        >>> m = kseq.Sequential([kseq.Input(shape=(2,)), kseq.layers.Dense(1)])
+        >>> m.compile(loss="mse")
+        >>> type(test_on_batch(m._trainer, np.ones((4, 2)), np.ones(4))).__name__
+        'float'
+    """
     data = trainer.adapt(x, y, sample_weight, None, "test_on_batch")
     assert isinstance(data, ArrayData)
     trainer.prepare(data.x, data.y, training=False)

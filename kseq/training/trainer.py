@@ -47,6 +47,16 @@ class Trainer:
     Args:
         model: The model it trains.
         args: The checked ``compile()`` arguments (``None``: not compiled, e.g. for ``predict``).
+
+    Example (what ``train_on_batch`` does, hook by hook):
+        >>> import numpy as np, kseq
+        >>> model = kseq.Sequential([kseq.Input(shape=(2,)), kseq.layers.Dense(1)])
+        >>> trainer = Trainer(model, CompileArgs(optimizer="sgd", loss="mse"))
+        >>> data = trainer.adapt(np.ones((4, 2)), np.zeros(4))
+        >>> trainer.prepare(data.x, data.y, training=True)
+        >>> trainer.step_fn("train")(data.x, data.y, None)
+        >>> sorted(trainer.logs()), type(trainer.ordered_results(trainer.logs())).__name__
+        (['loss'], 'float')
     """
 
     def __init__(self, model: Any, args: CompileArgs | None = None) -> None:
