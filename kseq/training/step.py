@@ -46,17 +46,22 @@ class LossTracker(Mean):
     the host, so an update is a single device op.
 
     Example:
-        >>> t = LossTracker(); t.update_state(torch.tensor(2.0), 3); float(t.result())
-        2.0
+        >>> t = LossTracker(); t.add(torch.tensor(2.0), 3); t.update_state(torch.tensor(6.0))
+        >>> float(t.result())
+        3.0
     """
 
     def __init__(self, name: str = "loss") -> None:
         super().__init__(name=name)
 
-    def update_state(self, values: Any, sample_weight: Any = None) -> None:
-        weight = 1.0 if sample_weight is None else float(sample_weight)
-        self.total.add_(values.detach(), alpha=weight)
+    def add(self, loss: Tensor, weight: float) -> None:
+        """Add one step's ``loss`` for ``weight`` samples: the one place the tracker is updated.
+        The step calls it directly (not ``update_state``, which metrics wrap in ``no_grad``)."""
+        self.total.add_(loss.detach(), alpha=weight)
         self._host_count[0] += weight  # folded into `count` when the value is read
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        self.add(values, 1.0 if sample_weight is None else float(sample_weight))
 
 
 class Steps:
@@ -142,8 +147,10 @@ class Steps:
                 loss = compiled_loss(loss_fn, weight, y, y_pred, sample_weight)
             else:
                 loss = torch.zeros((), device=flatten(x)[0].device)
-            loss = with_penalties(loss, self._penalty_terms())
-            self.loss_tracker.update_state(loss, batch_size_of(x))
+            terms = self._penalty_terms()
+            if terms:
+                loss = with_penalties(loss, terms)
+            self.loss_tracker.add(loss, batch_size_of(x))
             if with_metrics and y is not None:
                 if activation is not None:  # fused: the metrics see probabilities
                     y_pred = activation(y_pred.detach())
