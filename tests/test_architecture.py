@@ -166,14 +166,6 @@ def test_imports_only_go_down_the_floors() -> None:
     assert not upward, "imports that go up a floor:\n" + "\n".join(upward)
 
 
-# Outstanding in issue 14 (the trainer/model split is on its way): these fail today, and must pass
-# when it lands (strict: an unexpected pass fails, so the marks cannot outlive the work).
-OUTSTANDING_SIZE = {"kseq.models.model", "kseq.training.trainer"}
-
-
-@pytest.mark.xfail(
-    strict=True, reason="issue 14: kseq.models.model/sequential still import inside functions"
-)
 def test_no_kseq_import_inside_a_function() -> None:
     hidden = [
         f"{imp.importer}:{imp.line} imports {imp.target}" for imp in IMPORTS if imp.in_function
@@ -192,15 +184,7 @@ def test_no_import_through_own_package_init() -> None:
     assert not through, "imports through the module's own package __init__:\n" + "\n".join(through)
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="issue 14: split pending"))
-        if m in OUTSTANDING_SIZE
-        else m
-        for m in sorted(MODULES)
-    ],
-)
+@pytest.mark.parametrize("module", sorted(MODULES))
 def test_module_size(module: str) -> None:
     lines = len(MODULES[module].read_text().splitlines())
     assert lines <= 500, f"{module} has {lines} lines (the cap is 500: split it along a seam)"

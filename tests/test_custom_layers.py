@@ -435,7 +435,7 @@ def test_custom_layer_loss_and_metric_step_on_cuda_has_no_host_sync() -> None:
     y = np.eye(4, dtype="float32")[np.arange(16) % 4]
     model.fit(X, y, batch_size=8, verbose=0)  # warm-up: build, place, optimizer state
     trainer = model._trainer
-    batches = list(trainer._adapter(X, y, None, None, 8, "fit").batches(8, shuffle=True))
+    batches = list(trainer.adapt(X, y).batches(8, shuffle=True))
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:

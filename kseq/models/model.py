@@ -32,11 +32,16 @@ from typing import Any
 import numpy as np
 import torch
 
+from kseq import optimizers
 from kseq.layers.layer import Layer
-from kseq.layers.loss_collection import MODEL_CALL_LOSSES
+from kseq.models import model_files
+from kseq.models.summary import print_summary
 from kseq.registry.namespace import MODELS
 from kseq.training import custom_step
+from kseq.training.compile_args import CompileArgs
 from kseq.training.data import batch_size_of
+from kseq.training.objective import run_model_call
+from kseq.training.options import FitOptions
 from kseq.training.trainer import Trainer
 
 
@@ -189,21 +194,18 @@ class Model(Layer):
         """
         self._trainer = Trainer(
             self,
-            optimizer,
-            loss,
-            loss_weights,
-            metrics,
-            weighted_metrics,
-            run_eagerly,
-            steps_per_execution,
-            jit_compile,
-            auto_scale_loss,
+            CompileArgs(
+                optimizer=optimizer,
+                loss=loss,
+                loss_weights=loss_weights,
+                metrics=metrics,
+                weighted_metrics=weighted_metrics,
+                run_eagerly=run_eagerly,
+                steps_per_execution=steps_per_execution,
+                jit_compile=jit_compile,
+                auto_scale_loss=auto_scale_loss,
+            ),
         )
-        self._compile_config = {
-            "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights, "metrics": metrics,
-            "weighted_metrics": weighted_metrics, "run_eagerly": run_eagerly,
-            "steps_per_execution": steps_per_execution, "jit_compile": jit_compile,
-        }  # fmt: skip
 
     @property
     def compiled(self) -> bool:
@@ -220,8 +222,6 @@ class Model(Layer):
 
     @optimizer.setter
     def optimizer(self, value: Any) -> None:
-        from kseq import optimizers
-
         self._require_compiled().optimizer = optimizers.get(value)
 
     @property
@@ -262,9 +262,7 @@ class Model(Layer):
             ['loss']
         """
         x, y, sample_weight = custom_step.unpack_data(data)
-        trainer = self._fused_trainer(x, y, training=True)
-        assert trainer.steps is not None
-        trainer.steps.train_step(x, y, sample_weight)
+        self._require_compiled().ready_steps(x, y, training=True).train_step(x, y, sample_weight)
         return custom_step.metrics_results(self.metrics)
 
     @custom_step.default_step
@@ -280,10 +278,9 @@ class Model(Layer):
             ['loss']
         """
         x, y, sample_weight = custom_step.unpack_data(data)
-        trainer = self._fused_trainer(x, y, training=False)
-        assert trainer.steps is not None
+        steps = self._require_compiled().ready_steps(x, y, training=False)
         with torch.no_grad():
-            trainer.steps.test_step(x, y, sample_weight)
+            steps.test_step(x, y, sample_weight)
         return custom_step.metrics_results(self.metrics)
 
     @custom_step.default_step
@@ -298,16 +295,6 @@ class Model(Layer):
         """
         x, _, _ = custom_step.unpack_data(data)
         return self(x)
-
-    def _fused_trainer(self, x: Any, y: Any, training: bool) -> Trainer:
-        """The compiled trainer, resolved for this batch and with its optimizer built (a custom
-        ``train_step`` calling ``super().train_step`` reaches the fused step this way)."""
-        trainer = self._require_compiled()
-        if trainer.steps is None or (y is not None and trainer.loss_fn is None):
-            trainer._resolve(_shapes(x), None if y is None else tuple(y.shape))
-        if training and trainer.optimizer is not None and not trainer.optimizer.built:
-            trainer._build_optimizer()
-        return trainer
 
     def compute_loss(
         self,
@@ -327,7 +314,7 @@ class Model(Layer):
             >>> float(m.compute_loss(y=torch.zeros(2, 1), y_pred=torch.ones(2, 1)))
             1.0
         """
-        return custom_step.compute_loss(self._require_compiled(), y, y_pred, sample_weight)
+        return self._require_compiled().compute_loss(y, y_pred, sample_weight)
 
     def compute_metrics(
         self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
@@ -343,12 +330,7 @@ class Model(Layer):
             >>> m.reset_metrics(); float(m.compute_metrics(None, torch.zeros(2, 1), torch.ones(2, 1))["mae"])
             1.0
         """
-        trainer = self._require_compiled()
-        with torch.no_grad():
-            for metric in trainer.compiled_metrics:
-                metric.update_state(y, y_pred)
-            for metric in trainer.compiled_weighted_metrics:
-                metric.update_state(y, y_pred, sample_weight)
+        self._require_compiled().compute_metrics(y, y_pred, sample_weight)
         return custom_step.metrics_results(self.metrics)
 
     # -------------------------------------------------------------- training
@@ -376,24 +358,25 @@ class Model(Layer):
         Data may be NumPy arrays, torch tensors, lists or pandas objects (moved to the device once),
         or a DataLoader / Dataset / ``PyDataset`` / generator yielding ``(x, y[, sample_weight])``.
         """
-        return self._require_compiled().fit(
-            x,
-            y,
-            batch_size,
-            epochs,
-            verbose,
-            callbacks,
-            validation_split,
-            validation_data,
-            shuffle,
-            class_weight,
-            sample_weight,
-            initial_epoch,
-            steps_per_epoch,
-            validation_steps,
-            validation_batch_size,
-            validation_freq,
+        options = FitOptions(
+            x=x,
+            y=y,
+            batch_size=batch_size,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            shuffle=shuffle,
+            class_weight=class_weight,
+            sample_weight=sample_weight,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size,
+            validation_freq=validation_freq,
         )
+        return self._require_compiled().fit(options)
 
     def evaluate(
         self,
@@ -409,8 +392,9 @@ class Model(Layer):
         """Loss and metrics on the data: a scalar (loss only), a list ordered like ``metrics_names``,
         or a dict with ``return_dict=True``."""
         return self._require_compiled().evaluate(
-            x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict
-        )
+            x, y=y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+            steps=steps, callbacks=callbacks, return_dict=return_dict,
+        )  # fmt: skip
 
     def predict(
         self,
@@ -421,10 +405,12 @@ class Model(Layer):
         callbacks: Sequence[Any] | None = None,
     ) -> np.ndarray:
         """Outputs for ``x`` as NumPy, computed in batches in inference mode (no compile needed)."""
-        return self._trainer_for_predict().predict(x, batch_size, verbose, steps, callbacks)
+        return self._trainer_for_predict().predict(
+            x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
+        )
 
     def _trainer_for_predict(self) -> Trainer:
-        return self._trainer if self._trainer is not None else Trainer(self, optimizer=None)
+        return self._trainer if self._trainer is not None else Trainer(self)
 
     def train_on_batch(
         self,
@@ -436,14 +422,16 @@ class Model(Layer):
     ) -> Any:
         """One training step on one batch; returns the (running) metrics."""
         return self._require_compiled().train_on_batch(
-            x, y, sample_weight, class_weight, return_dict
+            x, y=y, sample_weight=sample_weight, class_weight=class_weight, return_dict=return_dict
         )
 
     def test_on_batch(
         self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
     ) -> Any:
         """Loss and metrics on one batch."""
-        return self._require_compiled().test_on_batch(x, y, sample_weight, return_dict)
+        return self._require_compiled().test_on_batch(
+            x, y=y, sample_weight=sample_weight, return_dict=return_dict
+        )
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         """Outputs for one batch as NumPy."""
@@ -460,84 +448,34 @@ class Model(Layer):
         layer_range: Sequence[str] | None = None,
     ) -> None:
         """Print Keras 3's summary table (same layout, numbers and wording)."""
-        from kseq.models.summary import print_summary
-
         print_summary(
             self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range
         )
 
-    # --------------------------------------------------------------- saving
-    # Thin Keras-API wrappers; the formats and their safety checks live in kseq.saving.
-    def save(
-        self, filepath: Any, overwrite: bool = True, zipped: bool | None = None, **kwargs: Any
-    ) -> None:
-        """Save as a Keras 3 ``.keras`` archive (see :func:`kseq.saving.save_model`)."""
-        from kseq.saving.api import save_model
-
-        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
-
-    def save_weights(self, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
-        """Save weights + optimizer state to ``*.weights.h5`` or ``*.weights.pt`` (see
-        :func:`kseq.saving.save_weights`)."""
-        from kseq.saving.api import save_weights
-
-        save_weights(self, filepath, overwrite=overwrite, **kwargs)
-
-    def load_weights(self, filepath: Any, skip_mismatch: bool = False, **kwargs: Any) -> None:
-        """Load ``*.weights.h5`` / ``*.weights.pt`` / ``*.keras`` weights (see
-        :func:`kseq.saving.load_weights`)."""
-        from kseq.saving.api import load_weights
-
-        load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
-
-    def to_json(self, **kwargs: Any) -> str:
-        """The model's Keras config as JSON (``kseq.models.model_from_json`` rebuilds it)."""
-        from kseq.saving.api import model_to_json
-
-        return model_to_json(self, **kwargs)
-
-    def get_compile_config(self) -> dict[str, Any] | None:
-        """The arguments ``compile()`` received, serialized (Keras's ``compile_config``)."""
-        if self._trainer is None:
-            return None
-        from kseq.registry.object_config import serialize_keras_object
-
-        config = {**self._compile_config, "optimizer": self._trainer.optimizer}
-        config["jit_compile"] = self._trainer.jit_compile
-        return serialize_keras_object(config)
-
-    def compile_from_config(self, config: dict[str, Any]) -> None:
-        """Compile from :meth:`get_compile_config` output, creating the optimizer state now when the
-        model is built (so that saved optimizer variables can be loaded into it)."""
-        from kseq.registry.object_config import deserialize_keras_object
-        from kseq.saving.keras_weights import build_optimizer_for
-
-        self.compile(**deserialize_keras_object(config))
-        build_optimizer_for(self)
-
-    def build_from_config(self, config: dict[str, Any] | None) -> None:
-        """Build from ``get_build_config()`` output (subclassed models run one forward pass)."""
-        if config and config.get("input_shape") is not None and not self.built:
-            self._build_from_data_shape(tuple(config["input_shape"]))
+    # --------------------------------------------------------------- files
+    # The Keras file face (thin wrappers over kseq.saving) lives in model_files.py.
+    save = model_files.save
+    save_weights = model_files.save_weights
+    load_weights = model_files.load_weights
+    to_json = model_files.to_json
+    get_compile_config = model_files.get_compile_config
+    compile_from_config = model_files.compile_from_config
+    build_from_config = model_files.build_from_config
 
     # -------------------------------------------------------------- forward
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return run_model_call(self._forward_in_mode, *args, **kwargs)
+
+    def _forward_in_mode(self, *args: Any, **kwargs: Any) -> Any:
+        """``Layer.forward`` with ``training=`` applied for the call (restored after)."""
         training = kwargs.get("training")
         was_training = self.training
-        MODEL_CALL_LOSSES.open()
         try:
             if training is not None and bool(training) != was_training:
                 self.train(bool(training))
             return super().forward(*args, **kwargs)
         finally:
             self.train(was_training)
-            MODEL_CALL_LOSSES.close()
-
-
-def _shapes(x: Any) -> Any:
-    from kseq.training.data import map_structure
-
-    return map_structure(lambda t: tuple(int(d) for d in t.shape), x)
 
 
 MODELS.register(Model)  # configs find it by name (layers.deserialize, load_model)

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from kseq import activations
+from kseq.layers import deserialize, serialize
 from kseq.layers.input_layer import InputLayer, KerasTensor
 from kseq.layers.layer import Layer, Shape, format_shape, standardize_shape
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES
@@ -404,8 +405,6 @@ class Sequential(Model):
 
     # --------------------------------------------------------------- config
     def get_config(self) -> dict[str, Any]:
-        from kseq.layers import serialize
-
         layers = ([serialize(self._input_layer)] if self._input_layer is not None else []) + [
             serialize(layer) for layer in self._stack
         ]
@@ -418,8 +417,6 @@ class Sequential(Model):
     def from_config(
         cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
     ) -> Sequential:
-        from kseq.layers import deserialize
-
         config = dict(config)
         layer_configs = config.pop("layers")
         build_input_shape = config.pop("build_input_shape", None)

@@ -78,7 +78,7 @@ def build_optimizer_for(model: Any) -> bool:
         return False
     if not optimizer.built and model.trainable_weights:
         model._place(trainer.device())
-        trainer._build_optimizer()
+        trainer.build_optimizer()
     return bool(optimizer.built)
 
 

@@ -35,11 +35,6 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-import torch
-from torch import Tensor
-
-from kseq.training import compile_utils
-
 StepFn = Callable[[Any, Any, Any], None]
 _KINDS = {"train": "train_step", "test": "test_step", "predict": "predict_step"}
 
@@ -105,7 +100,7 @@ def unpack_data(data: Any) -> tuple[Any, Any, Any]:
 
 def step_fn(trainer: Any, kind: str) -> StepFn | None:
     """The per-batch function calling the model's overridden step (``None`` when not overridden);
-    the returned logs are kept on ``trainer._custom_logs``."""
+    the returned logs go to ``trainer.set_step_logs``."""
     model = trainer.model
     if not overrides(model, kind):
         return None
@@ -118,7 +113,7 @@ def step_fn(trainer: Any, kind: str) -> StepFn | None:
                 f"`{type(model).__name__}.{_KINDS[kind]}` must return a dict mapping metric names to "
                 f"values (e.g. `{{m.name: m.result() for m in self.metrics}}`). Received: {logs!r}"
             )
-        trainer._custom_logs = logs
+        trainer.set_step_logs(logs)
 
     return run
 
@@ -127,41 +122,14 @@ def resolve(trainer: Any, x_shape: Any, y_shape: tuple[int, ...] | None, batch_s
     """Resolve the compiled loss/metrics from the data, when the model can say its output shape
     (a model whose ``train_step`` does everything, like a GAN, may have no ``call``)."""
     with contextlib.suppress(NotImplementedError):
-        trainer._resolve(x_shape, y_shape, batch_size)
-
-
-def compute_loss(trainer: Any, y: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
-    """Keras's ``Model.compute_loss``: the compiled loss (times its weight) plus ``model.losses``.
-
-    Example:
-        >>> import kseq
-        >>> m = kseq.Sequential([kseq.Input(shape=(2,)), kseq.layers.Dense(1)])
-        >>> m.compile(loss="mse")
-        >>> round(float(compute_loss(m._trainer, torch.zeros(3, 1), torch.ones(3, 1))), 4)
-        1.0
-    """
-    if trainer.loss_fn is None and trainer.loss is not None and y is not None:
-        y_true = torch.as_tensor(y)
-        trainer.loss_fn = compile_utils.get_compile_loss(
-            trainer.loss, tuple(y_true.shape), tuple(y_pred.shape)
-        )
-    terms: list[Tensor] = []
-    if trainer.loss_fn is not None and y is not None:
-        loss = trainer.loss_fn(y, y_pred, sample_weight)
-        terms.append(loss * trainer.loss_weight if trainer.loss_weight != 1.0 else loss)
-    terms.extend(t.sum() for t in trainer.model.losses)
-    if not terms:
-        raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term.to(total.dtype)
-    return total
+        trainer.resolve(x_shape, y_shape, batch_size)
 
 
 def metrics_results(metrics: list[Any]) -> dict[str, Any]:
     """``{name: result}`` of ``metrics`` as tensors (dict-valued results merged in).
 
     Example:
+        >>> import torch
         >>> from kseq.metrics import Mean
         >>> m = Mean(name="m"); m.update_state(torch.tensor([2.0])); metrics_results([m])
         {'m': tensor(2.)}

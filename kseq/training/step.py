@@ -1,15 +1,19 @@
-"""The train / test / predict steps: plain torch on device tensors, no host syncs.
+"""The train / test steps: plain torch on device tensors, no host syncs.
 
 One ``Steps`` object is built per compiled model once the data's shapes are known. Its
-``train_step`` is the whole hot path of ``fit``::
+``train_step`` is the whole hot path of ``fit`` (and ``train_on_batch``), one path for every
+dtype policy::
 
-    forward -> loss (+ regularization) -> zero_grad -> backward -> optimizer step
-            -> weight constraints -> metric updates (device buffers)
+    forward -> loss (+ penalties) -> zero_grad -> backward -> optimizer step
+            -> weight constraints -> loss tracker and metric updates (device buffers)
 
-Nothing in it calls ``.item()``, ``.cpu()``, ``float(tensor)`` or branches on a tensor value (except
-float16 loss scaling, see ``precision.py``). When the model's last layer ends in sigmoid/softmax and
-the loss is the matching crossentropy, the loss is computed from the logits (``logits fusion``).
-With ``compile(jit_compile=True)`` the forward + loss + metric part runs under ``torch.compile``.
+The precision object (``precision.py``) supplies the autocast context, ``backward`` and the
+optimizer step; for float32 it is a no-op. The loss and metric pieces are ``objective.py``'s,
+shared with ``Model.compute_loss``/``compute_metrics``. Nothing here calls ``.item()``,
+``.cpu()``, ``float(tensor)`` or branches on a tensor value (except float16 loss scaling). When the
+model's last layer ends in sigmoid/softmax and the loss is the matching crossentropy, the loss is
+computed from the logits (``logits fusion``). With ``compile(jit_compile=True)`` the forward +
+loss + metric part runs under ``torch.compile``.
 
 Example:
     >>> import torch, kseq
@@ -29,25 +33,35 @@ import torch
 from torch import Tensor, nn
 
 from kseq import activations
-from kseq.layers.loss_collection import MODEL_CALL_LOSSES
 from kseq.losses import Loss
 from kseq.metrics import Mean, Metric
 from kseq.optimizers import Optimizer
 from kseq.training.data import batch_size_of, flatten
+from kseq.training.objective import added_losses, compiled_loss, update_metrics, with_penalties
 from kseq.training.precision import Precision
 
 
 class LossTracker(Mean):
     """The ``loss`` metric: batch-size-weighted mean of the step losses. The sample count is known on
-    the host, so an update is a single device op."""
+    the host, so an update is a single device op.
+
+    Example:
+        >>> t = LossTracker(); t.add(torch.tensor(2.0), 3); t.update_state(torch.tensor(6.0))
+        >>> float(t.result())
+        3.0
+    """
 
     def __init__(self, name: str = "loss") -> None:
         super().__init__(name=name)
 
-    def update_state(self, values: Any, sample_weight: Any = None) -> None:
-        weight = 1.0 if sample_weight is None else float(sample_weight)
-        self.total.add_(values.detach(), alpha=weight)
+    def add(self, loss: Tensor, weight: float) -> None:
+        """Add one step's ``loss`` for ``weight`` samples: the one place the tracker is updated.
+        The step calls it directly (not ``update_state``, which metrics wrap in ``no_grad``)."""
+        self.total.add_(loss.detach(), alpha=weight)
         self._host_count[0] += weight  # folded into `count` when the value is read
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        self.add(values, 1.0 if sample_weight is None else float(sample_weight))
 
 
 class Steps:
@@ -78,20 +92,16 @@ class Steps:
         self.loss_tracker = loss_tracker
         self.precision = precision
         self._fused_loss, self._final_activation = self._fusion()
-        self._layers = model._flatten_layers()
+        layers = model._flatten_layers()
         self._weight_regularizers = [
             (layer.get_parameter(path), reg, view)
-            for layer in self._layers for path, reg, view in layer._weight_regularizers
+            for layer in layers for path, reg, view in layer._weight_regularizers
         ]  # fmt: skip
         self._constraints = [
             (layer.get_parameter(path), constraint, view)
-            for layer in self._layers for path, constraint, view in layer._weight_constraints
+            for layer in layers for path, constraint, view in layer._weight_constraints
         ]  # fmt: skip
         self._forward_loss_train = self._make_forward_loss(training=True)
-        self._plain_train_step = (
-            precision.autocast_dtype is None and precision.loss_scale is None and not self._constraints
-            and (optimizer is None or optimizer.loss_scale_factor is None)
-        )  # fmt: skip
         self._forward_loss_test = self._make_forward_loss(training=False)
         if jit_compile:
             self._forward_loss_train = torch.compile(self._forward_loss_train)
@@ -110,64 +120,44 @@ class Steps:
         return (fused, activation) if fused is not None else (None, None)
 
     # ------------------------------------------------------------------ pieces
-    def _regularization(self) -> Tensor | None:
+    def _penalty_terms(self) -> list[Tensor]:
+        """Weight regularization now, plus the losses layers added during this step's forward."""
         terms = [reg(view(p)) for p, reg, view in self._weight_regularizers]
-        for layer in MODEL_CALL_LOSSES.layers:  # layers that called add_loss in this forward
-            terms.extend(layer._losses)
-        if not terms:
-            return None
-        return torch.stack([t.reshape(()).float() for t in terms]).sum()
+        terms.extend(added_losses())
+        return terms
 
-    def _make_forward_loss(self, training: bool) -> Callable[[Any, Any, Any], tuple[Tensor, Any]]:
-        model, loss_fn, weight = self.model, self.loss_fn, self.loss_weight
+    def _make_forward_loss(self, training: bool) -> Callable[[Any, Any, Any], Tensor]:
+        model, weight = self.model, self.loss_weight
         fused_loss, activation = self._fused_loss, self._final_activation
-        update_metrics = self._update_metrics
+        loss_fn = fused_loss if fused_loss is not None else self.loss_fn
+        with_metrics = bool(self.metrics or self.weighted_metrics)
         net = self.net if training else model
-        if net is model:
-            forward_logits: Callable[[Any], Tensor] = getattr(model, "_forward_logits", model)
+        if fused_loss is None:
+            forward: Callable[[Any], Tensor] = net
+        elif net is model:
+            forward = getattr(model, "_forward_logits", model)
         else:
 
-            def forward_logits(x: Any) -> Tensor:
+            def forward(x: Any) -> Tensor:
                 return net(x, return_logits=True)
 
-        def forward_loss(x: Any, y: Any, sample_weight: Any) -> tuple[Tensor, Any]:
-            if fused_loss is not None:
-                logits = forward_logits(x)
-                loss = fused_loss(y, logits, sample_weight)
-                y_pred = (
-                    activation(logits.detach()) if self.metrics or self.weighted_metrics else None
-                )
+        def forward_loss(x: Any, y: Any, sample_weight: Any) -> Tensor:
+            y_pred = forward(x)
+            if loss_fn is not None:
+                loss = compiled_loss(loss_fn, weight, y, y_pred, sample_weight)
             else:
-                y_pred = net(x)
-                if loss_fn is not None:
-                    loss = loss_fn(y, y_pred, sample_weight)
-                else:
-                    loss = torch.zeros((), device=flatten(x)[0].device)
-            if weight != 1.0:
-                loss = loss * weight
-            extra = self._regularization()
-            if extra is not None:
-                loss = loss + extra.to(loss.dtype)
-            update_metrics(loss, y, y_pred, sample_weight, batch_size_of(x))
-            return loss, y_pred
+                loss = torch.zeros((), device=flatten(x)[0].device)
+            terms = self._penalty_terms()
+            if terms:
+                loss = with_penalties(loss, terms)
+            self.loss_tracker.add(loss, batch_size_of(x))
+            if with_metrics and y is not None:
+                if activation is not None:  # fused: the metrics see probabilities
+                    y_pred = activation(y_pred.detach())
+                update_metrics(self.metrics, self.weighted_metrics, y, y_pred, sample_weight)
+            return loss
 
         return forward_loss
-
-    def _update_metrics(
-        self, loss: Tensor, y: Any, y_pred: Any, sample_weight: Any, batch_size: int
-    ) -> None:
-        # The loss tracker, inlined: one device op, and the sample count on the host.
-        tracker = self.loss_tracker
-        tracker.total.add_(loss.detach(), alpha=batch_size)
-        tracker._host_count[0] += batch_size
-        if y is None or y_pred is None or not (self.metrics or self.weighted_metrics):
-            return
-        with torch.no_grad():
-            y_pred = y_pred.detach() if isinstance(y_pred, Tensor) else y_pred
-            for metric in self.metrics:
-                metric.update_state(y, y_pred)
-            for metric in self.weighted_metrics:
-                metric.update_state(y, y_pred, sample_weight)
 
     def _apply_constraints(self) -> None:
         with torch.no_grad():
@@ -177,30 +167,19 @@ class Steps:
 
     # ------------------------------------------------------------------- steps
     def train_step(self, x: Any, y: Any, sample_weight: Any) -> None:
-        optimizer = self.optimizer
+        """One training step on a device batch (``fit``, ``train_on_batch``)."""
+        optimizer, precision = self.optimizer, self.precision
         assert optimizer is not None
-        if self._plain_train_step and optimizer.built:
-            # The common case (float32, no loss scaling, no constraints): nothing but the step.
-            loss, _ = self._forward_loss_train(x, y, sample_weight)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            return
-        with self.precision.autocast():
-            loss, _ = self._forward_loss_train(x, y, sample_weight)
+        with precision.autocast():
+            loss = self._forward_loss_train(x, y, sample_weight)
         if not optimizer.built:  # no trainable weights (Keras warns once and trains nothing)
             return
         optimizer.zero_grad()
-        self.precision.scale(optimizer.scale_loss(loss)).backward()
-        if self.precision.unscale_and_check(optimizer._params):
-            optimizer.step()
-            if self._constraints:
-                self._apply_constraints()
+        precision.backward(optimizer.scale_loss(loss))
+        if precision.step(optimizer) and self._constraints:
+            self._apply_constraints()
 
     def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
+        """One evaluation step: loss and metric updates only."""
         with self.precision.autocast():
             self._forward_loss_test(x, y, sample_weight)
-
-    def predict_step(self, x: Any) -> Any:
-        with self.precision.autocast():
-            return self.model(x)

@@ -49,7 +49,7 @@ def test_an_epoch_has_no_host_sync_inside() -> None:
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     model.fit(x[:64], y[:64], epochs=1, verbose=0)  # warm-up: build, allocate optimizer state
     trainer = model._trainer
-    data = trainer._adapter(x, y, None, None, 32, "fit")
+    data = trainer.adapt(x, y)
     step = trainer.steps.train_step
     batches = list(data.batches(32, shuffle=True))
     torch.cuda.synchronize()
