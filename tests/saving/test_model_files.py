@@ -104,8 +104,8 @@ def test_save_extension_rules_and_messages(tmp_path: Path) -> None:
     model = _model()
     with pytest.raises(ValueError, match="Invalid filepath extension for saving"):
         model.save(tmp_path / "m.pt")
-    with pytest.raises(NotImplementedError, match="legacy HDF5"):
-        model.save(tmp_path / "m.h5")
+    with pytest.raises(ValueError, match="The filename must end in `.weights.h5`"):
+        model.save_weights(tmp_path / "m.h5")  # legacy `.h5` files hold models, not weights
     with pytest.raises(ValueError, match="The filename must end in `.weights.h5`"):
         model.save_weights(tmp_path / "m.h5weights")
     with pytest.raises(ValueError, match="File format not supported"):
