@@ -112,8 +112,11 @@ def test_save_extension_rules_and_messages(tmp_path: Path) -> None:
         kseq.models.load_model(tmp_path / "m.pt")
     with pytest.raises(ValueError, match="File not found: filepath="):
         kseq.models.load_model(tmp_path / "missing.keras")
+    with pytest.warns(UserWarning, match="The `save_format` argument is deprecated in Keras 3"):
+        model.save(tmp_path / "m.keras", save_format="tf")  # Keras warns, then saves
+    assert (tmp_path / "m.keras").exists()
     with pytest.raises(ValueError, match="not supported"):
-        model.save(tmp_path / "m.keras", save_format="tf")
+        model.save(tmp_path / "m.keras", format="tf")
 
 
 def test_saving_an_unbuilt_model_warns(tmp_path: Path) -> None:
