@@ -31,14 +31,18 @@ from kseq import random as random
 from kseq import regularizers as regularizers
 from kseq import saving as saving
 from kseq import utils as utils
+from kseq.initializers import Initializer as Initializer
 from kseq.layers import Input as Input
 from kseq.layers import InputLayer as InputLayer
+from kseq.layers import InputSpec as InputSpec
 from kseq.layers import Layer as Layer
 from kseq.losses import Loss as Loss
 from kseq.metrics import Metric as Metric
+from kseq.mixed_precision import DTypePolicy as DTypePolicy
 from kseq.models import Model as Model
 from kseq.models import Sequential as Sequential
 from kseq.optimizers import Optimizer as Optimizer
+from kseq.regularizers import Regularizer as Regularizer
 from kseq.variables import Variable as Variable
 
 __version__ = "0.1.0"

@@ -368,6 +368,7 @@ _ALL: dict[str, Activation] = {
 }  # fmt: skip
 _ALL["swish"] = silu
 _ALL["hard_swish"] = hard_silu
+swish, hard_swish = silu, hard_silu  # Keras's aliases (``keras.activations.swish is silu``)
 
 # Activations whose matching crossentropy can be computed from the pre-activation logits.
 FUSABLE: dict[Activation, str] = {sigmoid: "sigmoid", softmax: "softmax"}

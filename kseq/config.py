@@ -17,6 +17,11 @@ import random
 import numpy as np
 import torch
 
+# Keras 3 exports these from `keras.config` too (and from `keras.utils`).
+from kseq.core.io import disable_interactive_logging as disable_interactive_logging
+from kseq.core.io import enable_interactive_logging as enable_interactive_logging
+from kseq.core.io import is_interactive_logging_enabled as is_interactive_logging_enabled
+
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _IMAGE_DATA_FORMAT = "channels_last"

@@ -152,4 +152,6 @@ _CONSTRAINTS = _Namespace(
 )
 get = _CONSTRAINTS.get
 serialize = _CONSTRAINTS.serialize
+# Keras's lower-case aliases: the classes themselves (``keras.constraints.max_norm is MaxNorm``).
+max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
 deserialize = _CONSTRAINTS.deserialize

@@ -139,3 +139,7 @@ def global_policy() -> DTypePolicy:
         'float32'
     """
     return _GLOBAL_POLICY or DTypePolicy()
+
+
+dtype_policy = global_policy  # Keras 3 names (``keras.config.dtype_policy`` is the same function)
+set_dtype_policy = set_global_policy

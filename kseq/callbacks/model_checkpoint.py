@@ -38,7 +38,8 @@ class ModelCheckpoint(MonitorCallback):
     Args:
         filepath: Where to save. May hold ``str.format`` fields filled from ``epoch`` (1-based),
             ``batch`` (1-based, with an integer ``save_freq``) and the logs, e.g.
-            ``"ckpt/{epoch:02d}-{val_loss:.2f}.keras"``. It must end in ``.keras``, or in
+            ``"ckpt/{epoch:02d}-{val_loss:.2f}.keras"``. It must end in ``.keras`` (or Keras's
+            legacy ``.h5``, which warns on every save as ``model.save`` does), or in
             ``.weights.h5`` / ``.weights.pt`` (kseq's h5py-free format) with
             ``save_weights_only=True``.
         monitor: The logged quantity ``save_best_only`` compares.
@@ -89,12 +90,7 @@ class ModelCheckpoint(MonitorCallback):
                     "must end in `.weights.h5` (Keras weights format) or `.weights.pt` (kseq's "
                     f"torch-native weights format). Received: filepath={self.filepath}"
                 )
-        elif self.filepath.endswith((".h5", ".hdf5")):
-            raise NotImplementedError(
-                "ModelCheckpoint cannot save the legacy HDF5 model format (`.h5`); use a `.keras` "
-                f"filepath, or `.weights.h5` with save_weights_only=True. Received: filepath={self.filepath}"
-            )
-        elif not self.filepath.endswith(".keras"):
+        elif not self.filepath.endswith((".keras", ".h5")):  # `.h5`: Keras's legacy model file
             raise ValueError(
                 "The filepath provided must end in `.keras` (Keras model format). Received: "
                 f"filepath={self.filepath}"

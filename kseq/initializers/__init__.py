@@ -66,6 +66,19 @@ _INITIALIZERS.register(aliases={
 })  # fmt: skip
 _ALL = _INITIALIZERS.table
 
+# Keras's other exported names: the classes themselves (``keras.initializers.zeros is Zeros``).
+IdentityInitializer, OrthogonalInitializer, STFTInitializer = Identity, Orthogonal, STFT
+constant, zeros, ones, identity, stft = Constant, Zeros, Ones, Identity, STFT
+random_normal, truncated_normal, random_uniform = RandomNormal, TruncatedNormal, RandomUniform
+variance_scaling, orthogonal = VarianceScaling, Orthogonal
+glorot_uniform, glorot_normal, he_normal, he_uniform = (
+    GlorotUniform,
+    GlorotNormal,
+    HeNormal,
+    HeUniform,
+)
+lecun_normal, lecun_uniform = LecunNormal, LecunUniform
+
 get = _INITIALIZERS.get
 serialize = _INITIALIZERS.serialize
 deserialize = _INITIALIZERS.deserialize

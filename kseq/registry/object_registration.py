@@ -13,8 +13,7 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 _GLOBAL_CUSTOM_OBJECTS: dict[str, Any] = {}
@@ -91,20 +90,28 @@ def get_custom_objects() -> dict[str, Any]:
     return _GLOBAL_CUSTOM_OBJECTS
 
 
-@contextlib.contextmanager
-def custom_object_scope(custom_objects: Mapping[str, Any]) -> Iterator[None]:
-    """Make ``custom_objects`` resolvable by name inside the ``with`` block.
+class CustomObjectScope:
+    """Make ``custom_objects`` resolvable by name inside the ``with`` block (a class, as in Keras;
+    ``custom_object_scope`` is the same class).
+
+    Args:
+        custom_objects: ``{name: class_or_function}``.
 
     Example:
-        >>> with custom_object_scope({"f": abs}):
-        ...     get_registered_object("f") is abs
-        True
+        >>> with custom_object_scope({"f": abs}) as scope:
+        ...     get_registered_object("f") is abs, scope.custom_objects
+        (True, {'f': <built-in function abs>})
     """
-    _SCOPE_STACK.append(dict(custom_objects))
-    try:
-        yield
-    finally:
+
+    def __init__(self, custom_objects: Mapping[str, Any] | None) -> None:
+        self.custom_objects = dict(custom_objects or {})
+
+    def __enter__(self) -> CustomObjectScope:
+        _SCOPE_STACK.append(dict(self.custom_objects))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         _SCOPE_STACK.pop()
 
 
-CustomObjectScope = custom_object_scope
+custom_object_scope = CustomObjectScope

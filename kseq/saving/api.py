@@ -9,11 +9,12 @@ file name              content                                              need
 ``*.keras``            Keras 3 archive: config + compile state + weights    h5py
 ``*.weights.h5``       Keras 3 weights (and optimizer state)                h5py
 ``*.weights.pt``       the same tree as ``.weights.h5``, via ``torch.save``  nothing
+``*.h5`` / ``*.hdf5``  Keras's legacy HDF5 model file (deprecated)          h5py
 =====================  ===================================================  ==========
 
 Every write is atomic (:mod:`kseq.core.atomic`); every read validates the file first and never
 runs code from it (see :mod:`kseq.saving.keras_archive`, :mod:`kseq.saving.h5_format`,
-:mod:`kseq.saving.torch_format`). ``torch.save(model.state_dict())`` / ``load_state_dict`` stay the
+:mod:`kseq.saving.torch_format`, :mod:`kseq.saving.legacy_h5`). ``torch.save(model.state_dict())`` / ``load_state_dict`` stay the
 torch-native path.
 
 Example:
@@ -41,6 +42,12 @@ from kseq.registry.object_config import deserialize_keras_object, serialize_kera
 from kseq.saving.h5_format import H5Reader, h5_bytes, require_h5py
 from kseq.saving.keras_archive import KerasArchive, archive_bytes
 from kseq.saving.keras_weights import VariableReader, collect, restore
+from kseq.saving.legacy_h5 import (
+    LEGACY_H5_WARNING,
+    legacy_h5_bytes,
+    read_legacy_model,
+    read_legacy_weights,
+)
 from kseq.saving.torch_format import TorchReader, read_file_bytes, torch_bytes
 
 __all__ = [
@@ -51,10 +58,7 @@ __all__ = [
     "save_weights",
 ]
 
-_LEGACY_H5 = (
-    "The legacy HDF5 model format (`.h5` / `.hdf5`) is not supported by kseq. Save the model as "
-    "`.keras` (model.save('model.keras')) or its weights as `.weights.h5` instead."
-)
+_LEGACY_SUFFIXES = (".h5", ".hdf5")
 
 
 def _path(filepath: Any) -> str:
@@ -89,14 +93,16 @@ def save_model(
     """Save ``model`` as a Keras 3 ``.keras`` archive (``model.save(filepath)``).
 
     The archive holds the architecture (``config.json``), the compile state, the weights and the
-    optimizer state; Keras 3 loads it too.
+    optimizer state; Keras 3 loads it too. A ``.h5`` / ``.hdf5`` name writes Keras's legacy HDF5
+    model file instead (:mod:`kseq.saving.legacy_h5`), with Keras's deprecation warning.
 
     Args:
         model: The model.
-        filepath: Destination, ending in ``.keras``.
+        filepath: Destination, ending in ``.keras`` (or the legacy ``.h5`` / ``.hdf5``).
         overwrite: Replace an existing file without asking.
         zipped: Only ``True``/``None`` (a zip archive) is supported.
-        **kwargs: ``include_optimizer=True``: also save the optimizer state.
+        **kwargs: ``include_optimizer=True``: also save the optimizer state. ``save_format``
+            (deprecated in Keras 3) is accepted with Keras's warning when the extension agrees.
 
     Raises:
         ValueError: Wrong extension or unknown argument.
@@ -110,11 +116,27 @@ def save_model(
         True
     """
     include_optimizer = kwargs.pop("include_optimizer", True)
+    save_format = kwargs.pop("save_format", False)
+    filepath = _path(filepath)
+    if save_format:
+        if not filepath.endswith((*_LEGACY_SUFFIXES, ".keras")):
+            raise ValueError(
+                "The `save_format` argument is deprecated in Keras 3. Please remove this argument "
+                f"and pass a file path with either `.keras` or `.h5` extension.Received: "
+                f"save_format={save_format}"
+            )
+        warnings.warn(
+            "The `save_format` argument is deprecated in Keras 3. We recommend removing this "
+            f"argument as it can be inferred from the file path. Received: save_format={save_format}",
+            stacklevel=2,
+        )
     if kwargs:
         raise ValueError(f"The following argument(s) are not supported: {list(kwargs)}")
-    filepath = _path(filepath)
-    if filepath.endswith((".h5", ".hdf5")):
-        raise NotImplementedError(_LEGACY_H5)
+    if filepath.endswith(_LEGACY_SUFFIXES) and zipped is not False:
+        warnings.warn(LEGACY_H5_WARNING, stacklevel=2)
+        if _may_overwrite(filepath, overwrite):
+            atomic_write_bytes(filepath, legacy_h5_bytes(model, include_optimizer))
+        return
     if zipped is False:
         raise NotImplementedError(
             "Saving a model as an unzipped directory (`zipped=False`) is not supported by kseq; "
@@ -155,10 +177,11 @@ def load_model(
     """Load a model saved with ``model.save("....keras")`` (by kseq or by Keras 3).
 
     Only kseq's built-in classes, registered classes (``register_keras_serializable``) and
-    ``custom_objects`` are instantiated; nothing in the file is executed.
+    ``custom_objects`` are instantiated; nothing in the file is executed. Legacy ``.h5`` /
+    ``.hdf5`` model files load too, compiled from their ``training_config`` when they have one.
 
     Args:
-        filepath: A ``.keras`` file.
+        filepath: A ``.keras`` file (or a legacy ``.h5`` / ``.hdf5`` one).
         custom_objects: ``{name: class_or_function}`` for custom objects the config names.
         compile: Compile the model (optimizer state included) when the file was saved compiled.
         safe_mode: Refuse configs holding Python lambdas (turn off only for trusted files).
@@ -180,8 +203,10 @@ def load_model(
         ('out', 'SGD')
     """
     filepath = _path(filepath)
-    if filepath.endswith((".h5", ".hdf5")):
-        raise NotImplementedError(_LEGACY_H5)
+    if filepath.endswith(_LEGACY_SUFFIXES):
+        require_h5py()
+        data = io.BytesIO(read_file_bytes(filepath, "model file"))
+        return read_legacy_model(data, filepath, custom_objects, compile, safe_mode)
     if not filepath.endswith(".keras"):
         raise ValueError(
             f"File format not supported: filepath={filepath}. kseq loads Keras 3 `.keras` files "
@@ -209,8 +234,8 @@ def _weights_format(filepath: str, action: str) -> str:
         return "pt"
     if filepath.endswith(".keras") and action == "load":
         return "keras"
-    if filepath.endswith((".h5", ".hdf5")):
-        raise NotImplementedError(_LEGACY_H5)
+    if filepath.endswith(_LEGACY_SUFFIXES) and action == "load":
+        return "legacy"
     raise ValueError(
         f"The filename must end in `.weights.h5` (or `.weights.pt` for kseq's torch-native format, "
         f"which needs no h5py){' or `.keras`' if action == 'load' else ''}. Received: "
@@ -269,7 +294,8 @@ def load_weights(
 
     Args:
         model: A built model with the same architecture.
-        filepath: ``*.weights.h5``, ``*.weights.pt`` or ``*.keras``.
+        filepath: ``*.weights.h5``, ``*.weights.pt``, ``*.keras``, or a legacy ``*.h5`` /
+            ``*.hdf5`` file (its layer weights, in layer order, as Keras loads them).
         skip_mismatch: Skip layers whose weights do not match instead of failing.
 
     Example:
@@ -292,6 +318,14 @@ def load_weights(
             "first: start it with `kseq.Input(shape=...)`, call `model.build(input_shape)`, or call "
             "it on a batch of data."
         )
+    if _weights_format(filepath, "load") == "legacy":
+        if skip_mismatch:
+            raise NotImplementedError(
+                "`skip_mismatch` is not supported by kseq for legacy `.h5` files."
+            )
+        require_h5py()
+        read_legacy_weights(io.BytesIO(read_file_bytes(filepath, "weights file")), filepath, model)
+        return
     reader = _weights_reader(filepath)
     try:
         restore(model, reader, filepath, skip_mismatch=skip_mismatch)

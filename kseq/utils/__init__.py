@@ -9,6 +9,8 @@ Example:
 from __future__ import annotations
 
 from kseq.config import set_random_seed as set_random_seed
+from kseq.core.data_tuples import pack_x_y_sample_weight as pack_x_y_sample_weight
+from kseq.core.data_tuples import unpack_x_y_sample_weight as unpack_x_y_sample_weight
 from kseq.core.io import disable_interactive_logging as disable_interactive_logging
 from kseq.core.io import enable_interactive_logging as enable_interactive_logging
 from kseq.core.io import is_interactive_logging_enabled as is_interactive_logging_enabled
@@ -19,6 +21,10 @@ from kseq.core.progbar import Progbar as Progbar
 from kseq.core.py_dataset import PyDataset as PyDataset
 from kseq.core.py_dataset import Sequence as Sequence
 from kseq.core.sequence import pad_sequences as pad_sequences
+from kseq.ops.dtypes import standardize_dtype as standardize_dtype
+from kseq.registry.object_config import deserialize_keras_object as deserialize_keras_object
+from kseq.registry.object_config import serialize_keras_object as serialize_keras_object
+from kseq.registry.object_registration import CustomObjectScope as CustomObjectScope
 from kseq.registry.object_registration import custom_object_scope as custom_object_scope
 from kseq.registry.object_registration import get_custom_objects as get_custom_objects
 from kseq.registry.object_registration import get_registered_name as get_registered_name

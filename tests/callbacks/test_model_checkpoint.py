@@ -126,8 +126,8 @@ def test_argument_errors(tmp_path: Path) -> None:
         ModelCheckpoint("m.weights.pt")
     with pytest.raises(ValueError, match="Unrecognized save_freq"):
         ModelCheckpoint("m.keras", save_freq="batch")
-    with pytest.raises(NotImplementedError, match="legacy HDF5"):
-        ModelCheckpoint("m.h5")
+    with pytest.raises(ValueError, match="must end in `.keras`"):
+        ModelCheckpoint("m.hdf5")  # Keras's ModelCheckpoint takes `.keras` and `.h5` only
     (tmp_path / "dir.weights.pt").mkdir()
     checkpoint = ModelCheckpoint(str(tmp_path / "dir.weights.pt"), save_weights_only=True)
     with pytest.raises(OSError, match="non-directory filepath"):

@@ -104,16 +104,19 @@ def test_save_extension_rules_and_messages(tmp_path: Path) -> None:
     model = _model()
     with pytest.raises(ValueError, match="Invalid filepath extension for saving"):
         model.save(tmp_path / "m.pt")
-    with pytest.raises(NotImplementedError, match="legacy HDF5"):
-        model.save(tmp_path / "m.h5")
+    with pytest.raises(ValueError, match="The filename must end in `.weights.h5`"):
+        model.save_weights(tmp_path / "m.h5")  # legacy `.h5` files hold models, not weights
     with pytest.raises(ValueError, match="The filename must end in `.weights.h5`"):
         model.save_weights(tmp_path / "m.h5weights")
     with pytest.raises(ValueError, match="File format not supported"):
         kseq.models.load_model(tmp_path / "m.pt")
     with pytest.raises(ValueError, match="File not found: filepath="):
         kseq.models.load_model(tmp_path / "missing.keras")
+    with pytest.warns(UserWarning, match="The `save_format` argument is deprecated in Keras 3"):
+        model.save(tmp_path / "m.keras", save_format="tf")  # Keras warns, then saves
+    assert (tmp_path / "m.keras").exists()
     with pytest.raises(ValueError, match="not supported"):
-        model.save(tmp_path / "m.keras", save_format="tf")
+        model.save(tmp_path / "m.keras", format="tf")
 
 
 def test_saving_an_unbuilt_model_warns(tmp_path: Path) -> None:
