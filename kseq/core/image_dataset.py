@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, Dataset
 from kseq import config
 from kseq.core import directory_index as index
 from kseq.core import image_ops
+from kseq.core.data_loader import make_loader
 
 try:
     from PIL import Image
@@ -172,27 +173,6 @@ class ImageFileDataset(Dataset):
             self.data_format,
         )
         return image if self.labels is None else (image, self.labels[index])
-
-
-def make_loader(
-    dataset: Dataset, batch_size: int | None, shuffle: bool, seed: int | None, **attributes: Any
-) -> DataLoader:
-    """A ``DataLoader`` over ``dataset`` (reshuffled each epoch from ``seed`` when ``shuffle``),
-    carrying Keras's ``class_names`` / ``file_paths`` attributes.
-
-    Example:
-        >>> loader = make_loader(list(range(5)), 2, False, None, class_names=["a"])
-        >>> [b.tolist() for b in loader], loader.class_names
-        ([[0, 1], [2, 3], [4]], ['a'])
-    """
-    generator = None
-    if shuffle:
-        generator = torch.Generator()
-        generator.manual_seed(int(seed) if seed is not None else int(np.random.randint(1e6)))
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
-    for name, value in attributes.items():
-        setattr(loader, name, value)
-    return loader
 
 
 def image_dataset_from_directory(
