@@ -66,6 +66,10 @@ def _as_torch_dataset(dataset: Any) -> Dataset:
     )
 
 
+def _float_or_none(size: int | None) -> float | None:
+    return None if size is None else float(size)
+
+
 def rescale_split_sizes(left_size: Any, right_size: Any, total_length: int) -> tuple[int, int]:
     """Keras's check and conversion of ``left_size``/``right_size`` to two sample counts.
 
@@ -115,8 +119,13 @@ def rescale_split_sizes(left_size: Any, right_size: Any, total_length: int) -> t
             "The sum of `left_size` and `right_size` is greater than 1. "
             "It must be less than or equal to 1."
         )
-    left: float | None = round(left_size * total_length) if left_type is float else left_size
-    right: float | None = round(right_size * total_length) if right_type is float else right_size
+    # Keras's arithmetic, floats included (its messages print ``12.0`` for int sizes).
+    left: float | None = (
+        round(left_size * total_length) if left_type is float else _float_or_none(left_size)
+    )
+    right: float | None = (
+        round(right_size * total_length) if right_type is float else _float_or_none(right_size)
+    )
     if left is None:
         left = total_length - right
     elif right is None:
