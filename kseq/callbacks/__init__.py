@@ -20,3 +20,4 @@ from kseq.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau as ReduceLROnP
 from kseq.callbacks.swap_ema_weights import SwapEMAWeights as SwapEMAWeights
 from kseq.callbacks.tensorboard import TensorBoard as TensorBoard
 from kseq.callbacks.terminate_on_nan import TerminateOnNaN as TerminateOnNaN
+from kseq.callbacks.tqdm_progress_bar import TqdmProgressBar as TqdmProgressBar

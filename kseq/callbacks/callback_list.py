@@ -16,6 +16,8 @@ from typing import Any
 from kseq.callbacks.callback import HOOKS, Callback, Logs, overrides
 from kseq.callbacks.history import History
 from kseq.callbacks.progbar_logger import ProgbarLogger
+from kseq.callbacks.tqdm_progress_bar import TqdmProgressBar
+from kseq.core.notebook import in_notebook
 
 LogsFn = Callable[[], dict[str, float]]
 
@@ -26,7 +28,8 @@ class CallbackList(Callback):
     Args:
         callbacks: User callbacks.
         add_history: Append a ``History`` (unless one is given).
-        add_progbar: Append a ``ProgbarLogger`` (unless one is given).
+        add_progbar: Append a ``ProgbarLogger`` (a ``TqdmProgressBar`` in a Jupyter notebook),
+            unless one is given.
         model: The model, passed to every callback's ``set_model``.
         **params: ``verbose``, ``epochs``, ``steps``, passed to ``set_params``.
     """
@@ -52,7 +55,8 @@ class CallbackList(Callback):
             self._history = History()
             self.callbacks.append(self._history)
         if self._progbar is None and add_progbar:
-            self._progbar = ProgbarLogger()
+            # In a Jupyter notebook the bar is a tqdm widget; everywhere else Keras's text bar.
+            self._progbar = TqdmProgressBar() if in_notebook() else ProgbarLogger()
             self.callbacks.append(self._progbar)
         self._index_hooks()
         if model is not None:

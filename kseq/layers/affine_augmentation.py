@@ -3,7 +3,7 @@
 
 Each training batch draws one transform per image (Keras's distributions), builds Keras's
 8-number transform rows ``(N, 8)`` and resamples the whole batch with one ``grid_sample`` call
-(:func:`kseq.layers.image_ops.affine_transform`), with Keras's fill modes and interpolations.
+(:func:`kseq.core.image_ops.affine_transform`), with Keras's fill modes and interpolations.
 Training switch, seeding and shapes are :class:`kseq.layers.augmentation._ImageAugmentation`'s.
 
 Example:
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from kseq.layers import image_ops
+from kseq.core import image_ops
 from kseq.layers.augmentation import _ImageAugmentation, _symmetric_factor
 
 __all__ = ["RandomRotation", "RandomTranslation", "RandomZoom"]

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from kseq import config
-from kseq.layers import image_ops
+from kseq.core import image_ops
 from kseq.layers.layer import InputSpec, Layer, Shape
 
 __all__ = ["RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip"]

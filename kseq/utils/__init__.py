@@ -11,16 +11,23 @@ from __future__ import annotations
 from kseq.config import set_random_seed as set_random_seed
 from kseq.core.data_tuples import pack_x_y_sample_weight as pack_x_y_sample_weight
 from kseq.core.data_tuples import unpack_x_y_sample_weight as unpack_x_y_sample_weight
+from kseq.core.image_dataset import image_dataset_from_directory as image_dataset_from_directory
 from kseq.core.io import disable_interactive_logging as disable_interactive_logging
 from kseq.core.io import enable_interactive_logging as enable_interactive_logging
 from kseq.core.io import is_interactive_logging_enabled as is_interactive_logging_enabled
 from kseq.core.naming import clear_session as clear_session
 from kseq.core.numerical import normalize as normalize
 from kseq.core.numerical import to_categorical as to_categorical
+from kseq.core.plot_history import plot_history as plot_history
 from kseq.core.progbar import Progbar as Progbar
 from kseq.core.py_dataset import PyDataset as PyDataset
 from kseq.core.py_dataset import Sequence as Sequence
 from kseq.core.sequence import pad_sequences as pad_sequences
+from kseq.core.split_dataset import split_dataset as split_dataset
+from kseq.core.text_dataset import text_dataset_from_directory as text_dataset_from_directory
+from kseq.core.timeseries_dataset import (
+    timeseries_dataset_from_array as timeseries_dataset_from_array,
+)
 from kseq.ops.dtypes import standardize_dtype as standardize_dtype
 from kseq.registry.object_config import deserialize_keras_object as deserialize_keras_object
 from kseq.registry.object_config import serialize_keras_object as serialize_keras_object

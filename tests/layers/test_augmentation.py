@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import kseq
+from kseq.core.image_ops import affine_transform
 from kseq.layers import (
     Dense,
     Flatten,
@@ -23,7 +24,6 @@ from kseq.layers import (
     Rescaling,
     Resizing,
 )
-from kseq.layers.image_ops import affine_transform
 from kseq.models import Sequential
 
 ATOL = 1e-5
