@@ -69,8 +69,40 @@ def broadcast_shapes(shape1: Sequence[int | None], shape2: Sequence[int | None])
     return tuple(out)
 
 
+def as_tensors(layer: Layer, inputs: Sequence[Any]) -> list[Tensor]:
+    """The list ``inputs`` as tensors (Keras's error if it is not a list): torch tensors as they
+    are, arrays (NumPy, lists) converted as Keras's layer call does, floats in the layer's compute
+    dtype (``float64`` arrays -> ``float32``).
+
+    Example:
+        >>> import numpy as np
+        >>> [t.dtype for t in as_tensors(Layer(), [np.ones(2), torch.ones(2, dtype=torch.int64)])]
+        [torch.float32, torch.int64]
+    """
+    if not isinstance(inputs, (list, tuple)):
+        raise ValueError(
+            "A merge layer should be called on a list of inputs. "
+            f"Received: inputs={inputs} (not a list of tensors)"
+        )
+    out = []
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            x = torch.as_tensor(x)
+            if x.is_floating_point():
+                x = x.to(layer.dtype_policy.torch_compute_dtype)
+        out.append(x)
+    return out
+
+
 def check_mask_list(inputs: Any, mask: Any) -> None:
-    """Keras's checks on ``compute_mask(inputs, mask)`` arguments of a merge layer."""
+    """Keras's checks on ``compute_mask(inputs, mask)`` arguments of a merge layer.
+
+    Example:
+        >>> check_mask_list([torch.ones(1, 2)], torch.ones(1, 2))
+        Traceback (most recent call last):
+        ...
+        ValueError: `mask` should be a list. Received: mask=tensor([[1., 1.]])
+    """
     if not isinstance(mask, (tuple, list)):
         raise ValueError(f"`mask` should be a list. Received: mask={mask}")
     if not isinstance(inputs, (tuple, list)):
@@ -85,7 +117,14 @@ def check_mask_list(inputs: Any, mask: Any) -> None:
 
 def input_masks(inputs: Sequence[Tensor], mask: Any) -> Masks | None:
     """The per-input masks: ``mask`` when given, else those attached to the inputs (``None``
-    when no input has one)."""
+    when no input has one).
+
+    Example:
+        >>> x = torch.ones(1, 2, 3)
+        >>> x._keras_mask = torch.tensor([[True, False]])
+        >>> input_masks([x, torch.ones(1, 2, 3)], None)
+        [tensor([[ True, False]]), None]
+    """
     if mask is not None:
         check_mask_list(inputs, mask)
         masks = list(mask)
@@ -95,7 +134,12 @@ def input_masks(inputs: Sequence[Tensor], mask: Any) -> Masks | None:
 
 
 def attach_mask(output: Tensor, mask: Tensor | None) -> Tensor:
-    """Carry ``mask`` on ``output`` as Keras's tensors do (``output._keras_mask``)."""
+    """Carry ``mask`` on ``output`` as Keras's tensors do (``output._keras_mask``).
+
+    Example:
+        >>> attach_mask(torch.ones(1, 2, 3), torch.tensor([[True, False]]))._keras_mask
+        tensor([[ True, False]])
+    """
     if mask is not None and getattr(output, "_keras_mask", None) is None:
         output._keras_mask = mask  # type: ignore[attr-defined]
     return output
@@ -165,11 +209,7 @@ class Merge(Layer):
         self, inputs: Sequence[Tensor], training: bool | None = None, mask: Any = None
     ) -> Tensor:
         """Merge the list ``inputs``; ``mask`` is an optional list of per-input masks."""
-        if not isinstance(inputs, (list, tuple)):
-            raise ValueError(
-                "A merge layer should be called on a list of inputs. "
-                f"Received: inputs={inputs} (not a list of tensors)"
-            )
+        inputs = as_tensors(self, inputs)
         masks = input_masks(inputs, mask)
         merge_masks: Masks = list(masks) if masks is not None else [None] * len(inputs)
         ranks = [x.ndim for x in inputs]

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from kseq.layers.base_merge import attach_mask, check_mask_list, input_masks
+from kseq.layers.base_merge import as_tensors, attach_mask, check_mask_list, input_masks
 from kseq.layers.layer import Layer, Shape
 
 __all__ = ["Concatenate", "concatenate"]
@@ -104,7 +104,8 @@ class Concatenate(Layer):
         self, inputs: Sequence[Tensor], training: bool | None = None, mask: Any = None
     ) -> Tensor:
         """Concatenate ``inputs``; ``mask`` is an optional list of per-input masks."""
-        output = torch.cat(list(inputs), dim=self.axis)
+        inputs = as_tensors(self, inputs)
+        output = torch.cat(inputs, dim=self.axis)
         masks = input_masks(inputs, mask)
         if masks is None:
             return output

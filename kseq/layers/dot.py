@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
+from kseq.layers.base_merge import as_tensors
 from kseq.layers.layer import Layer, Shape
 from kseq.ops.nn import normalize as l2_normalize
 
@@ -143,11 +144,12 @@ class Dot(Layer):
         self, inputs: Sequence[Tensor], training: bool | None = None, mask: Any = None
     ) -> Tensor:
         """The dot product of ``inputs[0]`` and ``inputs[1]``; ``mask`` is ignored."""
-        if len(inputs) != 2:
+        tensors = as_tensors(self, inputs)
+        if len(tensors) != 2:
             raise ValueError(
                 f"A `Dot` layer should be called on exactly 2 inputs. Received: inputs={inputs}"
             )
-        x, y = inputs
+        x, y = tensors
         a1, a2 = self._axes_for(x.ndim, y.ndim)
         if self.normalize:
             x, y = l2_normalize(x, axis=a1), l2_normalize(y, axis=a2)

@@ -103,6 +103,34 @@ def test_functional_twin_passes_layer_kwargs() -> None:
         layers.add([torch.ones(1, 2), torch.ones(1, 2)], axis=1)
 
 
+@pytest.mark.keras
+def test_keras_docstring_examples_on_numpy_arrays(keras: Any) -> None:
+    """Keras's own examples feed NumPy arrays (float64, int64): same values and dtypes."""
+    x1, x2 = np.random.rand(2, 3, 4), np.random.rand(2, 3, 4)
+    for name in ELEMENTWISE:
+        ours, theirs = getattr(layers, name)()([x1, x2]), getattr(keras.layers, name)()([x1, x2])
+        assert ours.dtype == theirs.dtype == torch.float32
+        np.testing.assert_allclose(_np(ours), _np(theirs), atol=1e-6)
+    x, y = np.arange(20).reshape(2, 2, 5), np.arange(20, 30).reshape(2, 1, 5)
+    ours, theirs = layers.Concatenate(axis=1)([x, y]), keras.layers.Concatenate(axis=1)([x, y])
+    assert ours.dtype == theirs.dtype and np.array_equal(_np(ours), _np(theirs))
+    x, y = np.arange(10.0).reshape(1, 5, 2), np.arange(10.0, 20.0).reshape(1, 2, 5)
+    ours, theirs = layers.Dot(axes=(1, 2))([x, y]), keras.layers.Dot(axes=(1, 2))([x, y])
+    np.testing.assert_allclose(_np(ours), _np(theirs), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", [*ELEMENTWISE, "Concatenate"])
+def test_a_built_layer_called_on_one_tensor_says_so(name: str) -> None:
+    layer = getattr(layers, name)()
+    layer([torch.ones(2, 3), torch.ones(2, 3)])
+    with pytest.raises(ValueError, match="A merge layer should be called on a list of inputs"):
+        layer(torch.ones(2, 3))
+    dot = layers.Dot(axes=1)
+    dot([torch.ones(2, 3), torch.ones(2, 3)])
+    with pytest.raises(ValueError, match="A merge layer should be called on a list of inputs"):
+        dot(torch.ones(2, 3))
+
+
 # ------------------------------------------------------------------ Concatenate
 @pytest.mark.keras
 @pytest.mark.parametrize(
