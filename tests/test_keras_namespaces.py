@@ -71,22 +71,6 @@ ALLOWED: dict[str, dict[str, str]] = {
     "layers": {
         **dict.fromkeys(
             [
-                "Add",
-                "Average",
-                "Concatenate",
-                "Dot",
-                "Maximum",
-                "Minimum",
-                "Multiply",
-                "Subtract",
-                "add",
-                "average",
-                "concatenate",
-                "dot",
-                "maximum",
-                "minimum",
-                "multiply",
-                "subtract",
                 "Attention",
                 "AdditiveAttention",
                 "MultiHeadAttention",
