@@ -212,8 +212,8 @@ def markdown(result: dict[str, Any]) -> str:
         + f", {meta['repeats']} repeats (median; ratios paired within a repeat; load average at "
         f"start {meta['loadavg']}).",
         "",
-        "| workload | contender | µs/step | samples/s | × typical | × expert | peak RSS MiB | final loss | accuracy |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| workload | contender | steps | µs/step | samples/s | × typical | × expert | peak RSS MiB | final loss | accuracy |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
 
     def x(v: float | None) -> str:
@@ -221,11 +221,17 @@ def markdown(result: dict[str, Any]) -> str:
 
     for r in result["rows"]:
         lines.append(
-            f"| {r['workload']} | {r['contender']} | {r['us_per_step']:,.0f} | {r['samples_per_s']:,.0f} "
+            f"| {r['workload']} | {r['contender']} | {r['runs'][0]['steps']} | {r['us_per_step']:,.0f} | {r['samples_per_s']:,.0f} "
             f"| {x(r['vs_typical'])} | {x(r['vs_expert'])} | {r['peak_rss_mib']:.0f} "
             f"| {r['loss']:.4f} | {r['accuracy']:.3f} |"
         )
-    lines.append("")
+    lines += [
+        "",
+        "* steps: timed steps (after two warm-up steps); final loss and accuracy: the last timed "
+        "epoch's means, from the same initial weights and data for every contender (kseq-jit runs "
+        "fewer steps). On a shared machine µs/step swing with the load; the × columns are "
+        "ratios of runs in the same repeat, medians over repeats.",
+    ]
     for r in result["rows"]:
         if r["contender"] == "kseq-jit":
             c = r["compiles"]
