@@ -47,6 +47,9 @@ import threading
 import time
 from typing import Any
 
+# The kseq of this checkout (the script's parent folder), not whichever one is installed.
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 import bench_contenders as bc
 
 ROW_ORDER = ("kseq", "kseq-jit", "typical", "expert", "keras")
@@ -93,7 +96,7 @@ def spawn(spec: dict[str, Any], timeout: float) -> list[dict[str, Any]]:
     """One child process on a pseudo-terminal (progress bars draw as for a user); its results."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out_path = f.name
-    env = dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=os.path.dirname(__file__))
+    env = dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=os.pathsep.join(sys.path[:2]))
     if not spec["device"].startswith("cuda"):
         env["CUDA_VISIBLE_DEVICES"] = ""  # Keras would otherwise pick a GPU
     master, slave = pty.openpty()
