@@ -4,7 +4,8 @@ One ``Steps`` object is built per compiled model once the data's shapes are know
 ``train_step`` is the whole hot path of ``fit`` (and ``train_on_batch``), one path for every
 dtype policy::
 
-    forward -> loss (+ penalties) -> zero_grad -> backward -> optimizer step
+    forward -> loss (+ penalties) -> zero_grad -> backward -> optimizer step (skipped on the
+            device when the loss or a gradient is non-finite, ``finite_guard.py``)
             -> weight constraints -> loss tracker and metric updates (device buffers)
 
 The precision object (``precision.py``) supplies the autocast context, ``backward`` and the
@@ -47,6 +48,7 @@ from kseq.losses import Loss
 from kseq.metrics import Mean, Metric
 from kseq.optimizers import Optimizer
 from kseq.training.data import batch_size_of, flatten
+from kseq.training.finite_guard import FiniteGuard
 from kseq.training.objective import added_losses, compiled_loss, update_metrics, with_penalties
 from kseq.training.precision import Precision
 
@@ -147,6 +149,7 @@ class Steps:
             (layer.get_parameter(path), constraint, view)
             for layer in layers for path, constraint, view in layer._weight_constraints
         ]  # fmt: skip
+        self._guard: FiniteGuard | None = None  # built with the optimizer, on the first step
         self._forward_loss_train = self._make_forward_loss(training=True)
         self._forward_loss_test = self._make_forward_loss(training=False)
         if jit_compile:
@@ -222,7 +225,14 @@ class Steps:
             return
         optimizer.zero_grad()
         precision.backward(optimizer.scale_loss(loss))
-        if precision.step(optimizer) and self._constraints:
+        if precision.loss_scale is None:  # float16 loss scaling does its own skipping
+            if self._guard is None:
+                self._guard = FiniteGuard(optimizer)
+            self._guard.step(optimizer, loss)
+            applied = True
+        else:
+            applied = precision.step(optimizer)
+        if applied and self._constraints:
             self._apply_constraints()
 
     def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:
