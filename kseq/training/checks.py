@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from kseq.core.shapes import format_shape
 from kseq.losses.probabilistic import sparse_categorical_crossentropy
 from kseq.training.data import ArrayData, flatten
 
@@ -88,6 +89,8 @@ def check_class_labels(
     checked = [y for y in targets if y is not None and y.numel()]
     if not checked:
         return
+    for y in checked:
+        _check_sparse_shape(tuple(y.shape), tuple(out_shape))
 
     def bad(y: Tensor) -> Tensor:
         out = (y < 0) | (y >= classes)
@@ -118,6 +121,28 @@ def check_class_labels(
                 f"output has {classes} classes, so sparse_categorical_crossentropy takes integer "
                 f"labels 0 to {classes - 1}. {hint}"
             )
+
+
+def _check_sparse_shape(y_shape: tuple[int, ...], out_shape: tuple[int | None, ...]) -> None:
+    """Sparse targets are the output's shape without its class axis (or with a size-1 one)."""
+    inner = tuple(out_shape[1:-1])
+
+    def fits(dims: tuple[int, ...]) -> bool:
+        return len(dims) == len(inner) and all(
+            w is None or w == d for w, d in zip(inner, dims, strict=True)
+        )
+
+    if fits(y_shape[1:]) or (len(y_shape) > 1 and y_shape[-1] == 1 and fits(y_shape[1:-1])):
+        return
+    n = y_shape[0]
+    expected = ", ".join(str(d) for d in (n, *inner))
+    raise ValueError(
+        "Arguments `target` and `output` must have the same shape up until the last dimension: "
+        f"target.shape={y_shape}, output.shape={format_shape(out_shape)}. "
+        "sparse_categorical_crossentropy takes one integer class index per sample: `y` of shape "
+        f"({expected}{',' if not inner else ''}) (or ({expected}, 1)); for one-hot targets compile "
+        'with loss="categorical_crossentropy".'
+    )
 
 
 def _sparse_ignore_class(loss_fn: Any) -> int | bool | None:

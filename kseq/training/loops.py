@@ -78,10 +78,13 @@ def _fit_data(trainer: Trainer, options: FitOptions) -> tuple[Data, Data | None]
         val = trainer.adapt_validation(options.validation_data)
         checks.check_not_empty(val, "fit", "validation_data")
     sample_x, sample_y = peek(train)
-    trainer.prepare(sample_x, sample_y, training=True, batch_size=options.batch_size)
-    if val is not None:
-        trainer.check_features(val)
-    _check_labels(trainer, [train, val], "fit")
+
+    def check() -> None:
+        if val is not None:
+            trainer.check_features(val)
+        _check_labels(trainer, [train, val], "fit")
+
+    trainer.prepare(sample_x, sample_y, True, options.batch_size, check)
     for data in (train, val):
         trainer.align_targets(data)
     return train, val
@@ -195,8 +198,9 @@ def evaluate(
     data = trainer.adapt(x, y, sample_weight, None, "evaluate")
     checks.check_not_empty(data, "evaluate")
     sample_x, sample_y = peek(data)
-    trainer.prepare(sample_x, sample_y, training=False, batch_size=batch_size)
-    _check_labels(trainer, [data], "evaluate")
+    trainer.prepare(
+        sample_x, sample_y, False, batch_size, lambda: _check_labels(trainer, [data], "evaluate")
+    )
     cbs = _inference_callbacks(trainer, callbacks, verbose, steps or steps_of(data, batch_size))
     logs = evaluate_loop(trainer, data, batch_size, steps, cbs)
     return logs if return_dict else trainer.ordered_results(logs)
