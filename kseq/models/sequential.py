@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from kseq import activations
+from kseq.core.input_errors import incompatible_input
 from kseq.layers import deserialize, serialize
 from kseq.layers.input_layer import InputLayer, KerasTensor
 from kseq.layers.layer import Layer, Shape, format_shape, standardize_shape
@@ -254,19 +255,9 @@ class Sequential(Model):
         if expected is None:
             return
         first = self._stack[0].name if len(self._stack) else self.name
-        if len(expected) != len(input_shape):
-            raise ValueError(
-                f'Input 0 of layer "{first}" is incompatible with the layer: expected ndim={len(expected)} '
-                f"(shape {format_shape(expected)}), found ndim={len(input_shape)}. Full shape received: "
-                f"{format_shape(input_shape)}"
-            )
-        for axis in range(1, len(expected)):
-            if expected[axis] is not None and expected[axis] != input_shape[axis]:
-                raise ValueError(
-                    f'Input 0 of layer "{first}" is incompatible with the layer: expected axis {axis - len(expected)} '
-                    f"of input shape to have value {expected[axis]}, but received input with shape "
-                    f"{format_shape(input_shape)}"
-                )
+        message = incompatible_input(first, expected, input_shape)
+        if message is not None:
+            raise ValueError(message)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         shape = standardize_shape(input_shape)
@@ -364,11 +355,14 @@ class Sequential(Model):
 
     def _runtime_error(self, layer: Any, x: Tensor, exc: RuntimeError) -> Exception:
         expected = getattr(layer, "_build_input_shape", None)
+        name = getattr(layer, "name", layer)
+        # A shape the layer was not built for is said in Keras words; anything else keeps torch's.
+        message = None if expected is None else incompatible_input(str(name), expected, x.shape)
         return ValueError(
-            f'Exception encountered when calling layer "{getattr(layer, "name", layer)}" ({type(layer).__name__}) '
+            f'Exception encountered when calling layer "{name}" ({type(layer).__name__}) '
             f"of Sequential model '{self.name}': received input with shape {format_shape(tuple(x.shape))}"
             f"{f' (the layer was built for {format_shape(expected)})' if expected is not None else ''}. "
-            f"torch said: {exc}"
+            f"{message or f'torch said: {exc}'}"
         )
 
     def _final_activation_split(self) -> Callable[[Tensor], Tensor] | None:

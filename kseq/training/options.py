@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from kseq.training import distributed
+from kseq.training.checks import check_epochs
 
 
 @dataclasses.dataclass
@@ -54,6 +55,7 @@ class FitOptions:
                 f"`validation_split` must be a float in [0, 1): the fraction of the data held out for "
                 f"validation. Received: validation_split={split!r}"
             )
+        check_epochs(self.epochs)
         self.batch_size = check_batch_size(self.batch_size)
         self.verbose = check_verbose(self.verbose)
 

@@ -96,9 +96,15 @@ class Trainer:
 
     # ============================================================ preparing
     def prepare(
-        self, x_sample: Any, y_sample: Any, training: bool, batch_size: int | None = None
+        self,
+        x_sample: Any,
+        y_sample: Any,
+        training: bool,
+        batch_size: int | None = None,
+        check: Callable[[], None] | None = None,
     ) -> None:
-        """Build, place and resolve everything for data shaped like ``x_sample``/``y_sample``."""
+        """Build, place and resolve everything for data shaped like ``x_sample``/``y_sample``;
+        ``check`` runs once the loss is resolved, before the optimizer creates its state."""
         model = self.model
         x_shape = self.build_and_place(x_sample)
         if training and distributed.is_distributed() and self._ddp is None:
@@ -112,6 +118,8 @@ class Trainer:
             y_shape = None if y_sample is None else tuple(y_sample.shape)
             resolve = custom_step.resolve if custom else Trainer.resolve
             resolve(self, x_shape, y_shape, batch_size)
+        if check is not None:
+            check()
         if training and self.optimizer is not None and not self.optimizer.built and not custom:
             self.build_optimizer()  # an overridden train_step builds it with optimizer.apply()
 
