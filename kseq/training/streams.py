@@ -145,6 +145,8 @@ class Stream:
         shuffle: Any = False,
         class_weight: dict[int, float] | None = None,
     ) -> None:
+        if isinstance(data, Dataset) and not isinstance(data, IterableDataset) and not len(data):  # type: ignore[arg-type]
+            raise ValueError(f"The {input_type(data)} passed as `x` is empty.")
         self.dataset = data
         self.batch_size = batch_size or 32
         self.data = as_loader(data, self.batch_size, shuffle)
@@ -160,8 +162,6 @@ class Stream:
         """The first batch, without losing it: ``fit`` builds the model from its shapes."""
         data, dataset = self.data, self.dataset
         if isinstance(dataset, Dataset) and not isinstance(dataset, IterableDataset):
-            if len(dataset) == 0:  # type: ignore[arg-type]
-                raise ValueError(f"The {input_type(dataset)} passed as `x` is empty.")
             n = min(self.batch_size, len(dataset))  # type: ignore[arg-type]
             return self._to_device(default_collate([dataset[i] for i in range(n)]))
         if _is_batch_indexed(data):
