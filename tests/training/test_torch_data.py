@@ -258,7 +258,7 @@ def test_cpu_batches_reach_the_model_without_a_copy(monkeypatch: pytest.MonkeyPa
     assert len(seen) == 1
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 def test_cuda_batches_are_pinned_and_copied_one_ahead() -> None:
     cuda = torch.device("cuda")
     host = [(torch.full((4, 3), float(i)), torch.full((4,), float(i)), None) for i in range(5)]
