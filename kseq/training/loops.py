@@ -65,17 +65,24 @@ def fit(trainer: Trainer, options: FitOptions) -> History:
 
 def _fit_data(trainer: Trainer, options: FitOptions) -> tuple[Data, Data | None]:
     """The training and validation data, with the model built, placed and resolved for them."""
-    train = trainer.adapt(options.x, options.y, options.sample_weight, options.class_weight, "fit")
+    given = options.given_batch_size
+    train = trainer.adapt(
+        options.x, options.y, options.sample_weight, options.class_weight, "fit",
+        batch_size=given, shuffle=options.shuffle,
+    )  # fmt: skip
     checks.check_not_empty(train, "fit")
     val: Data | None = None
     if options.validation_split:
         if not isinstance(train, ArrayData):
             raise ValueError(
-                "`validation_split` is only supported for Tensors or NumPy arrays; pass `validation_data` instead."
+                "`validation_split` is only supported for Tensors or NumPy arrays. Received: x of "
+                f"type {type(options.x).__name__}. Hold out the validation samples yourself and "
+                "pass them as `validation_data=` (a Dataset, DataLoader or (x_val, y_val))."
             )
         train, val = train.split(options.validation_split)
     if options.validation_data is not None:
-        val = trainer.adapt_validation(options.validation_data)
+        val_batch_size = options.validation_batch_size or given
+        val = trainer.adapt_validation(options.validation_data, val_batch_size)
         checks.check_not_empty(val, "fit", "validation_data")
     sample_x, sample_y = peek(train)
 
@@ -193,9 +200,9 @@ def evaluate(
     """
     if x is None:
         raise ValueError("evaluate() needs data: pass `x` (and `y`).")
-    batch_size = check_batch_size(batch_size)
+    given, batch_size = batch_size, check_batch_size(batch_size)
     verbose = check_verbose(verbose)
-    data = trainer.adapt(x, y, sample_weight, None, "evaluate")
+    data = trainer.adapt(x, y, sample_weight, None, "evaluate", batch_size=given)
     checks.check_not_empty(data, "evaluate")
     sample_x, sample_y = peek(data)
     trainer.prepare(
@@ -256,9 +263,9 @@ def predict(
         >>> predict(m._trainer, np.ones((5, 2)), batch_size=2, verbose=0).shape
         (5, 3)
     """
-    batch_size = check_batch_size(batch_size)
+    given, batch_size = batch_size, check_batch_size(batch_size)
     verbose = check_verbose(verbose)
-    data = trainer.adapt(x, None, None, None, "predict")
+    data = trainer.adapt(x, None, None, None, "predict", batch_size=given)
     checks.check_not_empty(data, "predict")
     sample_x, _ = peek(data)
     trainer.build_and_place(sample_x)

@@ -214,16 +214,19 @@ class Trainer:
     # ================================================================= data
     def adapt(
         self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
-        what: str = "fit",
+        what: str = "fit", batch_size: int | None = None, shuffle: Any = False,
     ) -> Data:  # fmt: skip
         """The loops' data for these arguments, on the training device (``adapters.adapt``)."""
         sparse = self.compile_args.targets_are_indices()
-        return adapters.adapt(x, y, sample_weight, class_weight, self.device(), not sparse, what)
+        device = self.device()
+        return adapters.adapt(
+            x, y, sample_weight, class_weight, device, not sparse, what, batch_size, shuffle
+        )
 
-    def adapt_validation(self, validation_data: Any) -> Data:
+    def adapt_validation(self, validation_data: Any, batch_size: int | None = None) -> Data:
         """``fit``'s ``validation_data`` as loop data."""
         sparse = self.compile_args.targets_are_indices()
-        return adapters.adapt_validation(validation_data, self.device(), not sparse)
+        return adapters.adapt_validation(validation_data, self.device(), not sparse, batch_size)
 
     def align_targets(self, data: Data | None) -> None:
         """Give ``(N,)`` targets of an ``(N, 1)``-output model their trailing axis once."""
