@@ -32,8 +32,16 @@ from kseq import config, mixed_precision
 from kseq.callbacks.history import History
 from kseq.losses.loss import Loss
 from kseq.metrics.metric import Metric
-from kseq.training import adapters, compile_utils, custom_step, distributed, loops, objective
-from kseq.training import outputs, structures
+from kseq.training import (
+    adapters,
+    compile_utils,
+    custom_step,
+    distributed,
+    loops,
+    objective,
+    outputs,
+    structures,
+)
 from kseq.training.adapters import Data
 from kseq.training.compile_args import CompileArgs
 from kseq.training.data import ArrayData
