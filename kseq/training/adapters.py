@@ -239,6 +239,8 @@ def _class_weights(data: ArrayData, class_weight: dict[int, float], sample_weigh
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     if data.y is None:
         raise ValueError("`class_weight` needs targets `y`.")
+    if not isinstance(data.y, Tensor):
+        raise ValueError("`class_weight` is only supported for Models with a single output.")
     if not isinstance(class_weight, dict):
         raise ValueError(
             f"`class_weight` must be a dict mapping class indices to weights. Received: {class_weight!r}"

@@ -165,15 +165,20 @@ class ArrayData:
         """Validate and move array-likes to ``device``; ``y_float=False`` keeps integer targets as
         int64 (sparse class indices)."""
         x_t = map_structure(lambda v: to_tensor(v, "x", device), x)
-        y_t = None if y is None else to_tensor(y, "y", device, keep_int=not y_float)
+        y_t = None if y is None else map_structure(
+            lambda v: to_tensor(v, "y", device, keep_int=not y_float), y
+        )  # fmt: skip
         sw_t = (
             None
             if sample_weight is None
-            else to_tensor(sample_weight, "sample_weight", device, keep_int=False)
-        )
+            else map_structure(
+                lambda v: None if v is None else _squeeze_weight(
+                    to_tensor(v, "sample_weight", device, keep_int=False)
+                ),
+                sample_weight,
+            )
+        )  # fmt: skip
         check_cardinality(x_t, y_t, sw_t)
-        if sw_t is not None and sw_t.ndim > 1 and sw_t.shape[-1] == 1:
-            sw_t = sw_t.reshape(sw_t.shape[0], *sw_t.shape[1:-1])
         return cls(x_t, y_t, sw_t)
 
     def __len__(self) -> int:
@@ -232,9 +237,16 @@ class ArrayData:
             def pick(t: Tensor) -> Tensor:
                 return t.index_select(0, index)
 
-        x = pick(self.x) if isinstance(self.x, Tensor) else map_structure(pick, self.x)
-        y = None if self.y is None else pick(self.y)
-        sw = None if self.sample_weight is None else pick(self.sample_weight)
+        x, y, sw = self.x, self.y, self.sample_weight
+        x = pick(x) if isinstance(x, Tensor) else map_structure(pick, x)
+        y = y if y is None else pick(y) if isinstance(y, Tensor) else map_structure(pick, y)
+        sw = (
+            sw
+            if sw is None
+            else pick(sw)
+            if isinstance(sw, Tensor)
+            else map_structure(_maybe(pick), sw)
+        )
         return x, y, sw
 
     def split(self, validation_split: float) -> tuple[ArrayData, ArrayData]:
@@ -252,13 +264,22 @@ class ArrayData:
         return part(slice(0, at)), part(slice(at, None))
 
 
+def _squeeze_weight(sw: Tensor) -> Tensor:
+    # `(N, 1)` sample weights are per-sample weights `(N,)`, as in Keras.
+    return sw.reshape(sw.shape[0], *sw.shape[1:-1]) if sw.ndim > 1 and sw.shape[-1] == 1 else sw
+
+
+def _maybe(fn: Callable[[Tensor], Tensor]) -> Callable[[Any], Any]:
+    return lambda v: None if v is None else fn(v)
+
+
 def check_cardinality(x: Any, y: Any, sample_weight: Any) -> None:
     """Keras's "Data cardinality is ambiguous" error when x, y and sample_weight lengths differ."""
     sizes = {"x": [int(v.shape[0]) for v in flatten(x)]}
     if y is not None:
-        sizes["y"] = [int(y.shape[0])]
+        sizes["y"] = [int(v.shape[0]) for v in flatten(y)]
     if sample_weight is not None:
-        sizes["sample_weight"] = [int(sample_weight.shape[0])]
+        sizes["sample_weight"] = [int(v.shape[0]) for v in flatten(sample_weight) if v is not None]
     if len({s for ss in sizes.values() for s in ss}) > 1:
         detail = "".join(f"'{k}' sizes: {', '.join(map(str, v))}\n" for k, v in sizes.items())
         raise ValueError(
