@@ -120,8 +120,8 @@ class Functional(Model):
         d["_outputs_struct"] = outputs if not isinstance(outputs, tuple) else list(outputs)
         flat_in, flat_out = flatten_tensors(inputs), flatten_tensors(outputs)
         d["_inputs"], d["_outputs"] = flat_in, flat_out
-        nodes, layers = map_graph(flat_in, flat_out)
-        d["_nodes"], d["_graph_layers"] = nodes, layers
+        nodes, layers, by_depth = map_graph(flat_in, flat_out)
+        d["_nodes"], d["_graph_layers"], d["_nodes_by_depth"] = nodes, layers, by_depth
         for layer in layers:
             if not isinstance(layer, InputLayer):
                 self._modules[layer.name.replace(".", "_")] = layer

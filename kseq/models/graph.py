@@ -9,7 +9,7 @@ Example:
     >>> from kseq.layers import Input, Dense
     >>> x = Input(shape=(2,), name="x")
     >>> y = Dense(1, name="y")(Dense(3, name="h")(x))
-    >>> nodes, layers = map_graph([x], [y])
+    >>> nodes, layers, by_depth = map_graph([x], [y])
     >>> [layer.name for layer in layers], len(nodes)
     (['x', 'h', 'y'], 2)
 """
@@ -61,7 +61,8 @@ def _build_map(
 def map_graph(
     inputs: list[KerasTensor], outputs: list[KerasTensor]
 ) -> tuple[list[Node], list[Any]]:
-    """The nodes to run (inputs first) and the layers in Keras's order; ``ValueError`` on a bad graph.
+    """The nodes to run (inputs first), the layers in Keras's order and the nodes (input nodes too)
+    by decreasing depth; ``ValueError`` on a bad graph.
 
     Example:
         >>> from kseq.layers import Input, Dense
@@ -124,4 +125,12 @@ def map_graph(
                 f'The name "{name}" is used {names.count(name)} times in the model. All layer '
                 "names should be unique: pass a different `name=` to one of them."
             )
-    return [n for n in nodes if not n.is_input], layers
+    by_depth: dict[int, list[Node]] = {}
+    for node in nodes:
+        by_depth.setdefault(depths.get(id(node), 0), []).append(node)
+    for tensor in inputs:
+        node = tensor._keras_history.operation._inbound_nodes[tensor._keras_history.node_index]
+        if node.is_input and id(node) not in depths:
+            by_depth.setdefault(0, []).append(node)
+    nodes_by_depth = {d: by_depth[d] for d in sorted(by_depth, reverse=True)}
+    return [n for n in nodes if not n.is_input], layers, nodes_by_depth

@@ -159,3 +159,33 @@ def test_masks_propagate_through_the_graph():
     seq.set_weights(model.get_weights())
     ids = torch.tensor([[1, 2, 0, 0, 0], [3, 4, 5, 6, 7]])
     torch.testing.assert_close(model(ids), seq(ids))
+
+
+def _two_output_model(lib):
+    a = lib.Input(shape=(10,), name="a")
+    b = lib.Input(shape=(5,), name="b")
+    shared = lib.layers.Dense(4, name="shared")
+    merged = lib.layers.concatenate(
+        [shared(lib.layers.Dense(4, name="pa")(a)), lib.layers.Dense(4, name="pb")(b)], name="cat"
+    )
+    out = lib.layers.Dense(1, name="out")(merged)
+    total = lib.layers.add([out, lib.layers.Dense(1, name="o2")(merged)], name="sum")
+    return lib.Model([a, b], [total, out], name="two")
+
+
+def _chain_model(lib):
+    x = lib.Input(shape=(10,), name="inp")
+    y = lib.layers.Dense(2, name="d2")(lib.layers.Dense(3, name="d1")(x))
+    return lib.Model(x, y, name="chain")
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("build", [_two_output_model, _chain_model])
+def test_summary_text_equals_keras(keras, build):
+    texts = []
+    for lib in (keras, kseq):
+        lines: list[str] = []
+        build(lib).summary(print_fn=lines.append)
+        texts.append("".join(lines))
+    assert "Connected to" in texts[0] or build is _chain_model
+    assert texts[1] == texts[0]
