@@ -40,6 +40,7 @@ from kseq.core.shapes import shape_of as shape_of
 from kseq.core.shapes import standardize_shape as standardize_shape
 from kseq.layers.build import build_once, finishing_build, lazy_build_hook, mark_built
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES, activity_regularization_hook
+from kseq.layers.symbolic import is_symbolic, layer_input, layer_output, symbolic_call
 from kseq.layers.weights import LayerWeights
 
 __all__ = ["InputSpec", "Layer"]
@@ -176,6 +177,16 @@ class Layer(LayerWeights):
             self.to(device)
 
     # ----------------------------------------------------------------- call
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Symbolic inputs (KerasTensors: a functional graph being built) go to `symbolic.py`;
+        # real tensors take torch's call path unchanged.
+        if args and not isinstance(args[0], Tensor) and is_symbolic(args[0]):
+            return symbolic_call(self, args, kwargs)
+        return super().__call__(*args, **kwargs)
+
+    input = property(layer_input, doc="The input tensor(s) of the layer's first symbolic call.")
+    output = property(layer_output, doc="The output tensor(s) of the layer's first symbolic call.")
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """Run the layer. Keras-style subclasses implement ``call``; ``training`` defaults to
         ``self.training`` (set by ``model.train()``/``eval()`` or by ``fit``/``predict``)."""

@@ -52,16 +52,22 @@ class Model(Layer):
         name: Model name (``"model"``-style auto-naming when omitted).
         trainable: Whether its weights are trained.
 
-    The functional form ``Model(inputs, outputs)`` is not supported; use ``Sequential`` for a stack
-    of layers or subclass ``Model`` for anything else.
+    ``Model(inputs, outputs)`` builds a functional model (:class:`~kseq.models.functional.Functional`,
+    registered by name so that this module needs not import it).
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            functional = MODELS.lookup("Functional")
+            return functional.__new__(functional)  # type: ignore[no-any-return]
+        return super().__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or "inputs" in kwargs or "outputs" in kwargs:
             raise NotImplementedError(
-                "The functional API `Model(inputs, outputs)` is not supported by kseq. Use "
-                "`kseq.Sequential([...])` for a stack of layers, or subclass `kseq.Model` and write "
-                "`call(self, inputs, training=None)` for other topologies."
+                f"{type(self).__name__}: a subclass of `Model` built from `inputs`/`outputs` is not "
+                "supported by kseq. Write `kseq.Model(inputs, outputs)` for a functional model, or "
+                "write `call(self, inputs, training=None)` in your subclass."
             )
         super().__init__(**kwargs)
         self._trainer: Trainer | None = None

@@ -147,6 +147,7 @@ class Sequential(Model):
                 raise
             self.built = True
             self._build_input_shape = self._input_layer.batch_shape
+            self._trace()
         else:
             self.built = False
 
@@ -163,6 +164,7 @@ class Sequential(Model):
             raise TypeError("There are no layers in the model.")
         layer = self._stack[-1]
         self._pop_last()
+        del self.__dict__.setdefault("_traced", [])[len(self._stack) :]
         if rebuild:
             self._maybe_rebuild()
         return layer
@@ -206,6 +208,22 @@ class Sequential(Model):
         self.built = True
         self._build_input_shape = self._input_layer.batch_shape
         self._remove_build_hook()
+        self.__dict__["_traced"] = []
+        self._trace()
+
+    def _trace(self) -> None:
+        """Call the untraced layers on symbolic tensors, so that ``layer.input``/``layer.output``
+        and ``model.outputs`` exist (a feature extractor: ``Model(m.inputs, m.layers[-2].output)``)."""
+        traced: list[Any] = self.__dict__.setdefault("_traced", [])
+        stack = self._stack
+        del traced[len(stack) :]
+        x = traced[-1] if traced else self._input_layer.output  # type: ignore[union-attr]
+        for layer in stack[len(traced) :]:
+            try:
+                x = layer(x)
+            except Exception:  # a layer that cannot run symbolically stays untraced
+                return
+            traced.append(x)
 
     def _build_layer(self, layer: Layer, previous: Layer, shape: Shape) -> Shape:
         """Build ``layer`` on ``previous``'s output, naming both layers and shapes on failure."""
@@ -283,6 +301,25 @@ class Sequential(Model):
         if self._input_layer is None:
             raise AttributeError(f"Sequential model '{self.name}' has no defined inputs yet.")
         return [self._input_layer.output]
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        traced = self.__dict__.get("_traced")
+        if not self.built or not traced or len(traced) != len(self._stack):
+            raise AttributeError(f"Sequential model '{self.name}' has no defined outputs yet.")
+        return [traced[-1]]
+
+    @property
+    def input(self) -> KerasTensor:  # type: ignore[override]
+        return self.inputs[0]
+
+    @property
+    def output(self) -> KerasTensor:  # type: ignore[override]
+        return self.outputs[0]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [self._stack[-1].name] if len(self._stack) else []
 
     # -------------------------------------------------------------- forward
     def forward(
