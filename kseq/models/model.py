@@ -56,6 +56,17 @@ class Model(Layer):
     of layers or subclass ``Model`` for anything else.
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        # `Model(module)`: one plain nn.Module positional argument -> ModuleModel (module_model.py).
+        if (
+            cls is Model
+            and len(args) == 1
+            and _plain_module(args[0])
+            and not kwargs.keys() - {"name", "trainable"}
+        ):
+            return super().__new__(MODULE_MODEL[0])
+        return super().__new__(cls)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or "inputs" in kwargs or "outputs" in kwargs:
             raise NotImplementedError(
@@ -476,6 +487,13 @@ class Model(Layer):
             return super().forward(*args, **kwargs)
         finally:
             self.train(was_training)
+
+
+MODULE_MODEL: list[type[Model]] = []  # ModuleModel registers itself here
+
+
+def _plain_module(obj: Any) -> bool:
+    return isinstance(obj, torch.nn.Module) and not isinstance(obj, Layer)
 
 
 MODELS.register(Model)  # configs find it by name (layers.deserialize, load_model)
