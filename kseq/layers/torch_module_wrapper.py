@@ -68,22 +68,23 @@ class TorchModuleWrapper(Layer):
             )
         super().__init__(name=name or auto_name(type(module).__name__), **kwargs)
         self.module = module
+        self._probed_shapes: dict[str, Any] = {}
         self._output_shape_arg = None if output_shape is None else tuple(output_shape)
         if not _is_lazy(module):
             self.built = True  # weights exist already (Keras builds the wrapper at construction)
 
     def build(self, input_shape: Any) -> None:
         """Run the module once on ``input_shape`` (materializing ``Lazy*`` modules)."""
-        self._probed_shape = self._probe(input_shape)
+        self.compute_output_shape(input_shape)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """``output_shape`` when given, else the shape found by running the module."""
         if self._output_shape_arg is not None:
             return self._output_shape_arg
-        probed = self.__dict__.get("_probed_shape")
-        if probed is None or self._build_input_shape != input_shape:
-            probed = self._probe(input_shape)
-        return probed
+        key = repr(input_shape)
+        if key not in self._probed_shapes:  # one run per input shape, then remembered
+            self._probed_shapes[key] = self._probe(input_shape)
+        return self._probed_shapes[key]
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """``module(*args, **kwargs)``; ``training=`` is not passed on (the module's own mode is)."""
