@@ -71,8 +71,9 @@ class ModuleModel(Model):
         self._modules.update(module._modules)
         self.training = module.training
         self._forward_params = _forward_parameters(module)
-        if not _is_lazy(module):
-            self.built = True
+        # Built as given: torch's own Lazy* hooks materialize a lazy network on its first call.
+        self._remove_build_hook()
+        self.built = True
 
     # ------------------------------------------------------------- torch face
     def train(self, mode: bool = True) -> ModuleModel:
