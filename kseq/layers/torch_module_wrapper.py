@@ -35,7 +35,7 @@ from kseq.core.naming import auto_name
 from kseq.layers.layer import Layer
 from kseq.registry.object_registration import get_registered_object
 
-__all__ = ["TorchModuleWrapper", "module_from_factory"]
+__all__ = ["TorchModuleWrapper"]
 
 
 class TorchModuleWrapper(Layer):
