@@ -57,6 +57,14 @@ class Model(Layer):
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        # `Model(module)`: one plain nn.Module positional argument -> ModuleModel (module_model.py).
+        if (
+            cls is Model
+            and len(args) == 1
+            and _plain_module(args[0])
+            and not kwargs.keys() - {"name", "trainable"}
+        ):
+            return super().__new__(MODELS.lookup("ModuleModel"))
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             functional = MODELS.lookup("Functional")
             return functional.__new__(functional)  # type: ignore[no-any-return]
@@ -482,6 +490,10 @@ class Model(Layer):
             return super().forward(*args, **kwargs)
         finally:
             self.train(was_training)
+
+
+def _plain_module(obj: Any) -> bool:
+    return isinstance(obj, torch.nn.Module) and not isinstance(obj, Layer)
 
 
 MODELS.register(Model)  # configs find it by name (layers.deserialize, load_model)

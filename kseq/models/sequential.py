@@ -30,6 +30,7 @@ from kseq.layers import deserialize, serialize
 from kseq.layers.input_layer import InputLayer, KerasTensor
 from kseq.layers.layer import Layer, Shape, format_shape, standardize_shape
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES
+from kseq.layers.torch_module_wrapper import TorchModuleWrapper
 from kseq.models.model import Model
 from kseq.registry.namespace import MODELS
 
@@ -96,16 +97,12 @@ class Sequential(Model):
         """
         if isinstance(layer, KerasTensor):
             layer = layer._keras_history[0]
+        if isinstance(layer, nn.Module) and not isinstance(layer, Layer):
+            layer = TorchModuleWrapper(layer)  # a plain torch module joins the stack as a layer
         if not isinstance(layer, Layer):
-            hint = (
-                " To add a plain torch.nn.Module, wrap it in a kseq layer (subclass kseq.layers.Layer "
-                "and call the module in `call`)."
-                if isinstance(layer, nn.Module)
-                else ""
-            )
             raise ValueError(
                 "Only instances of `keras.Layer` can be added to a Sequential model. "
-                f"Received: {layer!r} (of type {type(layer)}).{hint}"
+                f"Received: {layer!r} (of type {type(layer)})."
             )
         if isinstance(layer, InputLayer):
             if self._input_layer is not None:

@@ -106,7 +106,7 @@ def _rows(
     prefix = "   " * level + "└ " if level else ""
     for layer in layers:
         row = [
-            f"{prefix}{layer.name} ({type(layer).__name__})",
+            f"{prefix}{layer.name} ({getattr(layer, 'summary_type', type(layer).__name__)})",
             _shape_cell(layer),
             _param_cell(layer),
         ]
@@ -162,9 +162,8 @@ def summary_text(
         justify.append("center")
     line_length = line_length or min(default_length, terminal - 4)
     widths = column_widths(positions, line_length)
-    rows = _rows(
-        _layer_range(model.layers, layer_range), show_trainable, expand_nested, graph=graph
-    )
+    shown = model.summary_rows() if hasattr(model, "summary_rows") else model.layers
+    rows = _rows(_layer_range(shown, layer_range), show_trainable, expand_nested, graph=graph)
     table = render_table(headers, rows, widths, justify, line_length, console_width=terminal)
 
     trainable, non_trainable = model.trainable_weights, model.non_trainable_weights
