@@ -52,7 +52,7 @@ class _ImageAugmentation(Layer):
         # (and `model.eval()`) switch it off.
         self.training = True
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         x = image_ops.as_float(inputs, self.dtype_policy.torch_compute_dtype)
         image_ops.check_image_rank(x.shape)
         if not (self.training if training is None else training):

@@ -49,9 +49,9 @@ class Layer(LayerWeights):
     """Base class of every kseq layer (and model): a ``torch.nn.Module`` with Keras's contract.
 
     Subclasses implement ``build(input_shape)`` (create torch modules / weights, Keras initializers),
-    ``compute_output_shape(input_shape)`` (pure arithmetic), ``forward`` (plain torch on Keras-layout
-    tensors) and ``get_config``. Keras-style user layers may implement ``call(inputs, training=None)``
-    instead of ``forward``.
+    ``compute_output_shape(input_shape)`` (pure arithmetic), ``call`` (plain torch on Keras-layout
+    tensors) and ``get_config``. ``forward`` is the torch entrance that runs ``call``; torch-style user
+    layers may override ``forward`` instead.
 
     Args:
         name: Layer name; Keras auto-naming (``dense``, ``dense_1``, ...) when omitted.
@@ -70,6 +70,8 @@ class Layer(LayerWeights):
     """
 
     supports_masking: ClassVar[bool] = False
+    # Whether `call` is kseq's own (set per class): `forward` then calls it with no bookkeeping.
+    _builtin_call: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -147,6 +149,8 @@ class Layer(LayerWeights):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A layer is built when its `build` returns, also when called directly (see `build.py`).
         super().__init_subclass__(**kwargs)
+        call = cls.call
+        cls._builtin_call = call is not Layer.call and call.__module__.startswith("kseq.")
         if "build" in cls.__dict__:
             cls.build = finishing_build(cls.__dict__["build"])  # type: ignore[method-assign]
 
@@ -177,8 +181,12 @@ class Layer(LayerWeights):
 
     # ----------------------------------------------------------------- call
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the layer. Keras-style subclasses implement ``call``; ``training`` defaults to
-        ``self.training`` (set by ``model.train()``/``eval()`` or by ``fit``/``predict``)."""
+        """The one torch entrance: runs ``call``. Built-in layers implement Keras's ``call`` (their
+        ``training=None`` means ``self.training``, set by ``model.train()``/``eval()`` or by
+        ``fit``/``predict``), so a subclass may override ``call`` and use ``super().call(...)``.
+        For a user-written ``call`` taking ``training``, ``training`` defaults to ``self.training``."""
+        if type(self)._builtin_call:  # kseq's own `call`: straight through (the fit hot path)
+            return self.call(*args, **kwargs)
         if type(self).call is Layer.call:
             raise NotImplementedError(
                 f"Layer {type(self).__name__} does not implement forward() or call()."
