@@ -39,7 +39,9 @@ from kseq.core.shapes import format_shape as format_shape  # re-exported for exi
 from kseq.core.shapes import shape_of as shape_of
 from kseq.core.shapes import standardize_shape as standardize_shape
 from kseq.layers.build import build_once, finishing_build, lazy_build_hook, mark_built
+from kseq.layers.entrance import convert_inputs
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES, activity_regularization_hook
+from kseq.layers.shape_probe import probe_output_shape
 from kseq.layers.weights import LayerWeights
 
 __all__ = ["InputSpec", "Layer"]
@@ -70,6 +72,8 @@ class Layer(LayerWeights):
     """
 
     supports_masking: ClassVar[bool] = False
+    # What `training=None` means when nothing set a mode (Keras's `call(..., training=...)` default).
+    default_training: ClassVar[bool] = False
     # Whether `call` is kseq's own (set per class): `forward` then calls it with no bookkeeping.
     _builtin_call: ClassVar[bool] = False
 
@@ -88,9 +92,10 @@ class Layer(LayerWeights):
         **kwargs: Any,
     ) -> None:
         super().__init__()
-        # Keras semantics: outside `fit`, a layer runs in inference mode (`training=None` means
-        # False). `fit` switches to training mode and back; hand-written loops call `model.train()`.
-        self.training = False
+        # Keras semantics: outside `fit`, `training=None` means the layer's own default (inference
+        # but for the Random* augmentation layers; see modes.py). `fit` switches to training mode
+        # and back; hand-written loops call `model.train()`.
+        self.training = type(self).default_training
         if kwargs:
             raise ValueError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
@@ -118,8 +123,12 @@ class Layer(LayerWeights):
         """Create the layer's weights for ``input_shape`` (batch dim included). Default: no weights."""
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        """The output shape for ``input_shape`` (batch dim included), without running the layer."""
-        return input_shape
+        """The output shape for ``input_shape`` (batch dim included). kseq's layers compute it;
+        a user layer that does not override this is run once on zeros (``shape_probe.py``), as
+        Keras runs it symbolically."""
+        if type(self).__module__.startswith("kseq."):
+            return input_shape
+        return probe_output_shape(self, input_shape)
 
     def build_from_shape(self, input_shape: Any) -> Any:
         """Check ``input_shape`` against this layer, build once, and return the output shape.
@@ -180,6 +189,12 @@ class Layer(LayerWeights):
             self.to(device)
 
     # ----------------------------------------------------------------- call
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # NumPy / lists / scalars become tensors once, before the build and `call` (entrance.py).
+        if args and not isinstance(args[0], Tensor):
+            args = (convert_inputs(self, args[0]), *args[1:])
+        return super().__call__(*args, **kwargs)
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The one torch entrance: runs ``call``. Built-in layers implement Keras's ``call`` (their
         ``training=None`` means ``self.training``, set by ``model.train()``/``eval()`` or by

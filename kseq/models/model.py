@@ -34,6 +34,7 @@ import torch
 
 from kseq import optimizers
 from kseq.layers.layer import Layer
+from kseq.layers.modes import modes_of, restore_modes
 from kseq.models import model_files
 from kseq.models.summary import print_summary
 from kseq.registry.namespace import MODELS
@@ -469,13 +470,14 @@ class Model(Layer):
     def _forward_in_mode(self, *args: Any, **kwargs: Any) -> Any:
         """``Layer.forward`` with ``training=`` applied for the call (restored after)."""
         training = kwargs.get("training")
-        was_training = self.training
+        if training is None:
+            return super().forward(*args, **kwargs)
+        was = modes_of(self)
         try:
-            if training is not None and bool(training) != was_training:
-                self.train(bool(training))
+            self.train(bool(training))
             return super().forward(*args, **kwargs)
         finally:
-            self.train(was_training)
+            restore_modes(self, was)
 
 
 MODELS.register(Model)  # configs find it by name (layers.deserialize, load_model)
