@@ -91,7 +91,7 @@ class InputLayer(Layer):
     def dtype(self) -> str:
         return self.input_dtype
 
-    def forward(self, inputs: Any, training: bool | None = None) -> Any:
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
         return inputs
 
     def get_config(self) -> dict[str, Any]:

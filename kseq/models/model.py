@@ -34,6 +34,7 @@ import torch
 
 from kseq import optimizers
 from kseq.layers.layer import Layer
+from kseq.layers.modes import modes_of, restore_modes
 from kseq.models import model_files
 from kseq.models.summary import print_summary
 from kseq.registry.namespace import MODELS
@@ -58,12 +59,8 @@ class Model(Layer):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
         # `Model(module)`: one plain nn.Module positional argument -> ModuleModel (module_model.py).
-        if (
-            cls is Model
-            and len(args) == 1
-            and _plain_module(args[0])
-            and not kwargs.keys() - {"name", "trainable"}
-        ):
+        one_module = len(args) == 1 and _plain_module(args[0])
+        if cls is Model and one_module and not kwargs.keys() - {"name", "trainable"}:
             return super().__new__(MODELS.lookup("ModuleModel"))
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             functional = MODELS.lookup("Functional")
@@ -483,13 +480,14 @@ class Model(Layer):
     def _forward_in_mode(self, *args: Any, **kwargs: Any) -> Any:
         """``Layer.forward`` with ``training=`` applied for the call (restored after)."""
         training = kwargs.get("training")
-        was_training = self.training
+        if training is None:
+            return super().forward(*args, **kwargs)
+        was = modes_of(self)
         try:
-            if training is not None and bool(training) != was_training:
-                self.train(bool(training))
+            self.train(bool(training))
             return super().forward(*args, **kwargs)
         finally:
-            self.train(was_training)
+            restore_modes(self, was)
 
 
 def _plain_module(obj: Any) -> bool:

@@ -30,6 +30,7 @@ from kseq.layers import deserialize, serialize
 from kseq.layers.input_layer import InputLayer, KerasTensor
 from kseq.layers.layer import Layer, Shape, format_shape, standardize_shape
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES
+from kseq.layers.modes import modes_of, restore_modes
 from kseq.layers.torch_module_wrapper import TorchModuleWrapper
 from kseq.models.model import Model
 from kseq.registry.namespace import MODELS
@@ -269,6 +270,7 @@ class Sequential(Model):
         expected = self._input_layer.batch_shape if self._input_layer is not None else None
         if expected is None:
             return
+        input_shape = _rank_adjusted(input_shape, expected)
         first = self._stack[0].name if len(self._stack) else self.name
         message = incompatible_input(first, expected, input_shape)
         if message is not None:
@@ -328,13 +330,13 @@ class Sequential(Model):
     ) -> Any:
         """Run the stack. ``return_logits=True`` stops before the last layer's sigmoid/softmax (the
         training step uses it, also through DistributedDataParallel, to fuse loss and activation)."""
-        if training is not None and bool(training) != self.training:
-            was = self.training
+        if training is not None:  # explicit `training=` wins for every layer, for this call
+            was = modes_of(self)
             self.train(bool(training))
             try:
                 return self.forward(inputs, mask=mask, return_logits=return_logits)
             finally:
-                self.train(was)
+                restore_modes(self, was)
         if return_logits:
             return self._forward_logits(inputs)
         MODEL_CALL_LOSSES.open()
@@ -357,6 +359,8 @@ class Sequential(Model):
         model become float32); integer ids stay integers for a first layer that takes them."""
         x = inputs if isinstance(inputs, Tensor) else torch.as_tensor(inputs)
         input_layer = self._input_layer
+        if input_layer is not None and x.dim() != len(input_layer.batch_shape):
+            x = x.reshape(_rank_adjusted(tuple(x.shape), input_layer.batch_shape))
         if (
             input_layer is None
             or x.dtype == input_layer._torch_dtype
@@ -457,6 +461,16 @@ class Sequential(Model):
         elif build_input_shape is not None:
             model.build(tuple(build_input_shape))
         return model
+
+
+def _rank_adjusted(shape: tuple[Any, ...], expected: Shape) -> tuple[Any, ...]:
+    """Keras's one rank fix for a model input: data ``(n,)`` into an input ``(None, 1)`` gains
+    the trailing axis, data ``(n, ..., 1)`` one rank above the input loses it; else unchanged."""
+    if len(shape) == len(expected) - 1 and expected[-1] == 1:
+        return (*shape, 1)
+    if len(shape) == len(expected) + 1 and shape[-1] == 1:
+        return shape[:-1]
+    return shape
 
 
 def _produces_mask(layer: Any) -> bool:

@@ -25,6 +25,7 @@ import torch
 
 from kseq.callbacks.callback_list import CallbackList
 from kseq.callbacks.history import History
+from kseq.layers.modes import default_modes, modes_of, restore_modes
 from kseq.training import checks, distributed
 from kseq.training.adapters import Data, EpochIterator, batches, concat_to_numpy, peek, steps_of
 from kseq.training.data import ArrayData
@@ -59,7 +60,7 @@ def fit(trainer: Trainer, options: FitOptions) -> History:
         cbs.on_train_end(epoch_logs)
     finally:  # every exit (Ctrl-C, a callback's exception) leaves the model in inference mode
         trainer.end_step_logs()
-        trainer.model.eval()
+        default_modes(trainer.model)  # outside fit, `training=None` is each layer's own default
     return history
 
 
@@ -219,7 +220,7 @@ def evaluate_loop(
     """One pass of ``data`` through the test step, in inference mode; returns the logs
     (``evaluate`` and ``fit``'s validation)."""
     model = trainer.model
-    was_training = model.training
+    was_training = modes_of(model)
     model.eval()
     trainer.reset_metrics()
     model.stop_evaluating = False
@@ -241,7 +242,7 @@ def evaluate_loop(
         trainer.end_step_logs()  # an overridden test_step's logs end with its loop
         cbs.on_test_end(logs)
     finally:  # every exit restores the caller's mode
-        model.train(was_training)
+        restore_modes(model, was_training)
     return logs
 
 
@@ -271,7 +272,7 @@ def predict(
     trainer.build_and_place(sample_x)
     cbs = _inference_callbacks(trainer, callbacks, verbose, steps or steps_of(data, batch_size))
     model = trainer.model
-    was_training = model.training
+    was_training = modes_of(model)
     model.eval()
     model.stop_predicting = False
     cbs.on_predict_begin()
@@ -291,7 +292,7 @@ def predict(
                     break
         cbs.on_predict_end()
     finally:  # every exit restores the caller's mode
-        model.train(was_training)
+        restore_modes(model, was_training)
     if not outputs:
         raise ValueError(
             "Unexpected result of `predict_function` (Empty batch_outputs). The dataset is empty."
@@ -357,10 +358,10 @@ def test_on_batch(
     trainer.prepare(data.x, data.y, training=False)
     trainer.reset_metrics()
     model = trainer.model
-    was_training = model.training
+    was_training = modes_of(model)
     model.eval()
     with torch.inference_mode():
         trainer.step_fn("test")(data.x, data.y, data.sample_weight)
-    model.train(was_training)
+    restore_modes(model, was_training)
     logs = trainer.logs()
     return logs if return_dict else trainer.ordered_results(logs)

@@ -56,10 +56,14 @@ def _seed_generators(model: Any) -> dict[str, tuple[int, int]]:
 def snapshot_state(model: Any) -> dict[str, Any]:
     """Everything a rejected call must not change, as comparable bytes."""
     optimizer = getattr(model, "optimizer", None)
-    metrics = list(getattr(model, "metrics", []))
+    # A container (Keras's compile_metrics) is compared through the metrics it holds now: the
+    # compiled metrics are created (empty) when compile's arguments are resolved, as in Keras.
     trainer = getattr(model, "_trainer", None)
-    if trainer is not None:
-        metrics += [m for m in trainer.metrics if m not in metrics]
+    metrics: list[Any] = []
+    for m in [*getattr(model, "metrics", []), *(trainer.metrics if trainer is not None else [])]:
+        for leaf in m.metrics if hasattr(m, "metrics") else [m]:
+            if leaf not in metrics:
+                metrics.append(leaf)
     return {
         "weights": _bytes(dict(model.state_dict())),
         "training": model.training,
