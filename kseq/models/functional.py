@@ -31,6 +31,7 @@ from kseq.layers.input_layer import InputLayer
 from kseq.layers.layer import Layer
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES
 from kseq.layers.node import KerasTensor, flatten_tensors
+from kseq.models.functional_config import functional_config, functional_from_config
 from kseq.models.graph import map_graph
 from kseq.models.model import Model
 from kseq.registry.namespace import MODELS
@@ -224,6 +225,19 @@ class Functional(Model):
                     f'Input {index} of model "{self.name}" is incompatible with the model: expected '
                     f"shape {format_shape(expected)}, but received input with shape {format_shape(shape)}"
                 )
+
+    # ---------------------------------------------------------------- config
+    def get_config(self) -> dict[str, Any]:
+        """Keras's functional config (``layers`` with ``inbound_nodes``, ``input_layers``,
+        ``output_layers``)."""
+        return functional_config(self)
+
+    @classmethod
+    def from_config(
+        cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
+    ) -> Functional:
+        """Rebuild the graph from :meth:`get_config` output (also a Keras 3 file's config)."""
+        return functional_from_config(cls, config, custom_objects)  # type: ignore[no-any-return]
 
     # --------------------------------------------------------------- forward
     def _flat_inputs(self, inputs: Any) -> list[Any]:

@@ -83,6 +83,13 @@ class Model(Layer):
         self._placement: torch.device | None = None
         self._initial_epoch: int | None = None
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Any:
+        """``Model.from_config`` of a functional config builds a functional model."""
+        if cls is Model and "input_layers" in config:
+            return MODELS.lookup("Functional").from_config(config, custom_objects)
+        return super().from_config(config)
+
     # ---------------------------------------------------------------- placement
     def to(self, *args: Any, **kwargs: Any) -> Model:  # type: ignore[override]
         """``nn.Module.to``; an explicit device also pins where ``fit``/``predict`` run."""
