@@ -7,6 +7,8 @@ epochs and compare the compiled losses and metrics with eager ones.
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,14 @@ from torch._dynamo.utils import counters
 
 import kseq
 from kseq import layers
+
+
+def reset_dynamo() -> None:
+    """Forget compiled graphs; collect the dead models first, or their weakref callbacks fire later
+    into dynamo's emptied caches (an unraisable KeyError in some later test)."""
+    gc.collect()
+    torch._dynamo.reset()
+    gc.collect()
 
 
 def make_model(jit_compile: bool) -> kseq.Sequential:
@@ -33,10 +43,10 @@ def data() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(autouse=True)
 def fresh_dynamo():
-    torch._dynamo.reset()
+    reset_dynamo()
     counters.clear()
     yield
-    torch._dynamo.reset()
+    reset_dynamo()
 
 
 def test_compiles_once_per_input_signature_and_matches_eager() -> None:
