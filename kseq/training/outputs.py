@@ -20,7 +20,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -44,11 +44,16 @@ class CompileMetrics(Metric):
         super().__init__(name="compile_metrics")
         self._held = nn.ModuleList()
         self._entries: list[tuple[str, Metric]] = []
+        self._update: Callable[..., None] | None = None
 
-    def set_entries(self, entries: Sequence[tuple[str, Metric]]) -> None:
-        """Hold ``(log key, metric)`` pairs (called once the metrics are resolved)."""
+    def set_entries(
+        self, entries: Sequence[tuple[str, Metric]], update: Callable[..., None] | None = None
+    ) -> None:
+        """Hold ``(log key, metric)`` pairs and the function that updates them from
+        ``(y, y_pred, sample_weight)`` (called once the metrics are resolved)."""
         self._entries = list(entries)
         self._held = nn.ModuleList([m for _, m in entries])
+        self._update = update
 
     @property
     def metrics(self) -> list[Metric]:  # type: ignore[override]
@@ -60,8 +65,15 @@ class CompileMetrics(Metric):
         """The state of every compiled metric."""
         return [v for m in self.metrics for v in m.variables]
 
-    def update_state(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError("compile_metrics are updated by the training step.")
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """Update every compiled metric (``metrics`` unweighted, ``weighted_metrics`` with
+        ``sample_weight``), as Keras's custom ``train_step`` guide does through ``model.metrics``."""
+        if self._update is None:
+            raise ValueError(
+                "compile_metrics is not built yet: its metrics are created when `fit`/`evaluate` "
+                "(or `train_on_batch`) first sees the data."
+            )
+        self._update(y_true, y_pred, sample_weight)
 
     def result(self) -> dict[str, Any]:
         """``{log key: value}`` for every compiled metric, in compile order."""
@@ -194,7 +206,7 @@ class OutputPlan:
         plan._tracker_of = {i: t for (i, _), t in zip(named, plan.loss_trackers, strict=False)}
         plan.metric_sets = plan._metrics(metrics, ys, outs, "metrics")
         plan.weighted_sets = plan._metrics(weighted_metrics, ys, outs, "weighted_metrics")
-        plan.compile_metrics.set_entries(plan._log_names())
+        plan.compile_metrics.set_entries(plan._log_names(), plan.update_metrics)
         return plan
 
     def _metrics(self, spec: Any, ys: list[Any], outs: list[Any], what: str) -> list[list[Metric]]:

@@ -231,7 +231,7 @@ class Trainer:
             m.to(device)
         if self.compile_metrics is not None:
             entries = self.compiled_metrics + self.compiled_weighted_metrics
-            self.compile_metrics.set_entries([(m.name, m) for m in entries])
+            self.compile_metrics.set_entries([(m.name, m) for m in entries], self.compute_metrics)
 
     def build_optimizer(self) -> None:
         """Create the optimizer's state for the model's trainable weights (warns when none)."""
