@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -160,7 +161,12 @@ class Layer(LayerWeights):
         # A layer is built when its `build` returns, also when called directly (see `build.py`).
         super().__init_subclass__(**kwargs)
         call = cls.call
-        cls._builtin_call = call is not Layer.call and call.__module__.startswith("kseq.")
+        code = getattr(call, "__code__", None)
+        cls._builtin_call = (
+            call is not Layer.call
+            and code is not None
+            and code.co_filename.startswith(_KSEQ_DIR)  # kseq's source, not a doctest or a user's
+        )
         if "build" in cls.__dict__:
             cls.build = finishing_build(cls.__dict__["build"])  # type: ignore[method-assign]
 
@@ -311,6 +317,8 @@ class Layer(LayerWeights):
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
 
+
+_KSEQ_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 _CALL_ARGS: dict[type, frozenset[str]] = {}
 

@@ -464,12 +464,11 @@ class Sequential(Model):
 
 
 def _rank_adjusted(shape: tuple[Any, ...], expected: Shape) -> tuple[Any, ...]:
-    """Keras's one rank fix for a model input: data ``(n,)`` into an input ``(None, 1)`` gains
-    the trailing axis, data ``(n, ..., 1)`` one rank above the input loses it; else unchanged."""
+    """Keras's rank fix for a model input (``Functional._adjust_input_rank``): data one rank
+    below an input whose last axis is 1 (``(n,)`` into ``(None, 1)``) gains that axis; else
+    unchanged (Keras's squeeze of a trailing 1 is left out: a wrong rank stays an error)."""
     if len(shape) == len(expected) - 1 and expected[-1] == 1:
         return (*shape, 1)
-    if len(shape) == len(expected) + 1 and shape[-1] == 1:
-        return shape[:-1]
     return shape
 
 
