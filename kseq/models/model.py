@@ -53,13 +53,13 @@ class Model(Layer):
         name: Model name (``"model"``-style auto-naming when omitted).
         trainable: Whether its weights are trained.
 
-    ``Model(inputs, outputs)`` builds a functional model (:class:`~kseq.models.functional.Functional`,
-    registered by name so that this module needs not import it).
+    ``Model(inputs, outputs)`` builds a functional model (``Functional``, found by registry name).
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
         # `Model(module)`: one plain nn.Module positional argument -> ModuleModel (module_model.py).
-        one_module = len(args) == 1 and _plain_module(args[0])
+        one_module = len(args) == 1 and isinstance(args[0], torch.nn.Module)
+        one_module = one_module and not isinstance(args[0], Layer)
         if cls is Model and one_module and not kwargs.keys() - {"name", "trainable"}:
             return super().__new__(MODELS.lookup("ModuleModel"))
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
@@ -495,10 +495,6 @@ class Model(Layer):
             return super().forward(*args, **kwargs)
         finally:
             restore_modes(self, was)
-
-
-def _plain_module(obj: Any) -> bool:
-    return isinstance(obj, torch.nn.Module) and not isinstance(obj, Layer)
 
 
 MODELS.register(Model)  # configs find it by name (layers.deserialize, load_model)
