@@ -7,8 +7,6 @@ epochs and compare the compiled losses and metrics with eager ones.
 
 from __future__ import annotations
 
-import gc
-
 import numpy as np
 import pytest
 import torch
@@ -16,14 +14,6 @@ from torch._dynamo.utils import counters
 
 import kseq
 from kseq import layers
-
-
-def reset_dynamo() -> None:
-    """Forget compiled graphs; collect the dead models first, or their weakref callbacks fire later
-    into dynamo's emptied caches (an unraisable KeyError in some later test)."""
-    gc.collect()
-    torch._dynamo.reset()
-    gc.collect()
 
 
 def make_model(jit_compile: bool) -> kseq.Sequential:
@@ -41,12 +31,7 @@ def data() -> tuple[np.ndarray, np.ndarray]:
     return x, (x[:, :1] * 2 - x[:, 1:2]).astype("float32")
 
 
-@pytest.fixture(autouse=True)
-def fresh_dynamo():
-    reset_dynamo()
-    counters.clear()
-    yield
-    reset_dynamo()
+pytestmark = pytest.mark.usefixtures("fresh_dynamo")
 
 
 def test_compiles_once_per_input_signature_and_matches_eager() -> None:

@@ -6,8 +6,6 @@ still predicts finite values; without it, training simply goes on from those wei
 
 from __future__ import annotations
 
-import gc
-
 import numpy as np
 import pytest
 import torch
@@ -15,14 +13,6 @@ import torch
 import kseq
 from kseq import layers
 from kseq.callbacks import terminate_on_nan
-
-
-def reset_dynamo() -> None:
-    """Forget compiled graphs; collect the dead models first, or their weakref callbacks fire later
-    into dynamo's emptied caches (an unraisable KeyError in some later test)."""
-    gc.collect()
-    torch._dynamo.reset()
-    gc.collect()
 
 
 def model_for(optimizer: str, jit_compile: bool = False) -> kseq.Sequential:
@@ -89,9 +79,9 @@ def test_a_skipped_step_leaves_the_optimizer_slots_unchanged(optimizer: str) -> 
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
+@pytest.mark.usefixtures("fresh_dynamo")
 def test_compiled_step_skips_a_nan_batch_too(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(terminate_on_nan, "CHECK_SECONDS", 0.0)
-    reset_dynamo()
     x, y = data_with_nan_batch(bad_batch=2)
     expected = weights_after_batches(model_for("adam"), x, y, 2)
     model = model_for("adam", jit_compile=True)
@@ -101,4 +91,3 @@ def test_compiled_step_skips_a_nan_batch_too(monkeypatch: pytest.MonkeyPatch) ->
     )  # fmt: skip
     for got, want in zip(model.get_weights(), expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-    reset_dynamo()
