@@ -21,6 +21,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
+from kseq.core.not_ported import missing as _missing
 from kseq.layers.activation import *  # noqa: F403
 from kseq.layers.affine_augmentation import *  # noqa: F403
 from kseq.layers.augmentation import *  # noqa: F403
@@ -93,3 +94,8 @@ class _Layers(_Namespace):
 _LAYERS = _Layers("layer", "layers", "keras.layers", table=_ALL)
 serialize = _LAYERS.serialize
 deserialize = _LAYERS.deserialize
+
+
+def __getattr__(name: str) -> object:
+    # A Keras name kseq does not have says why, and what to write instead (core/not_ported.py).
+    raise _missing("kseq.layers", name)
