@@ -46,6 +46,7 @@ from kseq.layers.recurrent import *  # noqa: F403
 from kseq.layers.regularization import *  # noqa: F403
 from kseq.layers.reshaping import *  # noqa: F403
 from kseq.layers.spatial_reshaping import *  # noqa: F403
+from kseq.layers.symbolic_ops import TensorOp as _TensorOp  # also registers the ops handler
 from kseq.layers.torch_module_wrapper import *  # noqa: F403
 from kseq.layers.wrappers import *  # noqa: F403
 from kseq.registry.namespace import MODELS as _MODELS
@@ -60,6 +61,7 @@ _ALL: dict[str, Any] = {
     name: obj for name, obj in dict(globals()).items()
     if inspect.isclass(obj) and issubclass(obj, Layer) and not name.startswith("_")
 }  # fmt: skip
+_ALL["TensorOp"] = _TensorOp  # ops between layers in functional graphs (saved by name)
 
 
 class _Layers(_Namespace):
