@@ -61,7 +61,8 @@ def adapt(
             data.sample_weight = _class_weights(data, class_weight, sample_weight)
         return data
     check_stream_args(x, y, sample_weight, batch_size, what)
-    return Stream(x, device, y_float, batch_size, shuffle, class_weight)
+    shard = {"fit": "train", "evaluate": "eval"}.get(what)  # predict reads all (as arrays do)
+    return Stream(x, device, y_float, batch_size, shuffle, class_weight, shard=shard)
 
 
 def adapt_validation(
@@ -89,7 +90,7 @@ def adapt_validation(
         raise ValueError(
             "`validation_data` must be (x_val, y_val) or (x_val, y_val, sample_weight_val)."
         )
-    return Stream(validation_data, device, y_float, batch_size)
+    return Stream(validation_data, device, y_float, batch_size, shard="eval")
 
 
 def peek(data: Data) -> tuple[Any, Any]:
@@ -159,10 +160,10 @@ class EpochIterator:
         while True:
             yield from self.data.batches(self.batch_size, shuffle=self.shuffle, shard="train")
 
-    def epoch(self) -> Iterator[Any]:
-        """The batches of the next epoch."""
+    def epoch(self, epoch: int | None = None) -> Iterator[Any]:
+        """The batches of the next epoch (``epoch``: its number, for a sampler's ``set_epoch``)."""
         if isinstance(self.data, Stream):
-            return self.data.batches(steps=self.steps)
+            return self.data.batches(steps=self.steps, epoch=epoch)
         if self.steps is None:
             return self.data.batches(self.batch_size, shuffle=self.shuffle, shard="train")
         if self._stream is None:

@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, RandomSampler
 
 from kseq import config
 from kseq.core.py_dataset import PyDataset
+from kseq.training import distributed, sharding
 from kseq.training.data import map_structure, to_tensor
 from kseq.training.prefetch import Prefetcher
 
@@ -90,8 +91,9 @@ def check_stream_args(
         )
 
 
-def as_loader(data: Any, batch_size: int, shuffle: Any) -> Any:
-    """A torch ``Dataset`` batched by a new ``DataLoader``; anything else as given.
+def as_loader(data: Any, batch_size: int, shuffle: Any, shard: str | None = None) -> Any:
+    """A torch ``Dataset`` batched by a new ``DataLoader``; anything else as given. Under DDP,
+    ``shard`` (``"train"``/``"eval"``) gives this rank its share (``sharding.py``).
 
     Example:
         >>> import torch
@@ -99,6 +101,11 @@ def as_loader(data: Any, batch_size: int, shuffle: Any) -> Any:
         >>> [len(b[0]) for b in loader]
         [3, 1]
     """
+    if shard is not None and distributed.is_distributed():
+        if isinstance(data, DataLoader):
+            sharding.check_loader(data, shard)
+        elif isinstance(data, Dataset):
+            return sharding.shard_loader(data, batch_size, bool(shuffle), shard)
     if isinstance(data, IterableDataset):
         return DataLoader(data, batch_size=batch_size)
     if isinstance(data, Dataset) and not isinstance(data, DataLoader):
@@ -129,6 +136,8 @@ class Stream:
         batch_size: Samples per batch for a torch ``Dataset`` (32 when ``None``).
         shuffle: Reorder a map-style ``Dataset`` every epoch.
         class_weight: ``{class: weight}`` turned into each batch's sample weights.
+        shard: Under DDP, this rank's share of a torch ``Dataset`` for ``"train"`` (``fit``)
+            or ``"eval"`` (``evaluate``, ``validation_data``); ``None`` (``predict``) reads all.
 
     Example:
         >>> s = Stream([(torch.zeros(2, 3), torch.ones(2))], torch.device("cpu"))
@@ -144,12 +153,13 @@ class Stream:
         batch_size: int | None = None,
         shuffle: Any = False,
         class_weight: dict[int, float] | None = None,
+        shard: str | None = None,
     ) -> None:
         if isinstance(data, Dataset) and not isinstance(data, IterableDataset) and not len(data):  # type: ignore[arg-type]
             raise ValueError(f"The {input_type(data)} passed as `x` is empty.")
         self.dataset = data
         self.batch_size = batch_size or 32
-        self.data = as_loader(data, self.batch_size, shuffle)
+        self.data = as_loader(data, self.batch_size, shuffle, shard)
         self.device = device
         self.y_float = y_float
         self.class_weight = _check_class_weight(class_weight)
@@ -263,15 +273,20 @@ class Stream:
         host = (self._host(item) for item in self._source())
         return (self._cast(b) for b in self._prefetcher.run(host))
 
-    def batches(self, steps: int | None = None) -> Iterator[Batch]:
+    def batches(self, steps: int | None = None, epoch: int | None = None) -> Iterator[Batch]:
         """One epoch of batches (``steps`` of them when given, the iterator continuing across
-        epochs, as Keras does when ``steps_per_epoch`` is set)."""
+        epochs, as Keras does when ``steps_per_epoch`` is set). ``fit`` gives the ``epoch``: a
+        ``DataLoader``'s (``Distributed``)``Sampler.set_epoch`` gets it when a pass begins."""
         if steps is None:
+            if epoch is not None:
+                sharding.set_epoch(self.data, epoch)
             yield from self._device_batches()
             self._end_epoch()
             return
         for _ in range(steps):
             if self._iterator is None:
+                if epoch is not None:
+                    sharding.set_epoch(self.data, epoch)
                 self._iterator = self._device_batches()
             try:
                 batch = next(self._iterator)
