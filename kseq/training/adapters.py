@@ -129,7 +129,13 @@ def align_targets(data: Data | None, out_shape: Any, sparse_targets: bool) -> No
         >>> align_targets(d, (4, 1), False); tuple(d.y.shape)
         (4, 1)
     """
-    if not isinstance(data, ArrayData) or data.y is None or out_shape is None or sparse_targets:
+    if data is None or out_shape is None or sparse_targets:
+        return
+    if isinstance(data, Stream):
+        if len(out_shape) == 2 and out_shape[-1] == 1:
+            data.expand_targets()  # its 1-D target batches get the axis as they come
+        return
+    if data.y is None:
         return
     y = data.y
     if (
