@@ -22,6 +22,8 @@ The rules (nothing here runs in a single process):
 * A ``DataLoader`` is used as given: its sampler's ``set_epoch(epoch)`` is called every epoch (a
   ``DistributedSampler`` reshuffles), and without a ``DistributedSampler`` rank 0 warns once that
   every rank sees all of its data, saying what to write instead.
+* A ``PyDataset``, a generator or another iterable of batches is read whole on every rank (it may
+  shard itself with ``torch.distributed.get_rank()``); ``predict`` reads all data on every rank.
 
 Example:
     >>> list(ShardSampler(5, rank=1, world_size=2, pad=True))
