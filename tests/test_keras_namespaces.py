@@ -69,15 +69,7 @@ ALLOWED: dict[str, dict[str, str]] = {
         "RemoteMonitor": NOT_PORTED,
     },
     "layers": {
-        **dict.fromkeys(
-            [
-                "Attention",
-                "AdditiveAttention",
-                "MultiHeadAttention",
-                "GroupQueryAttention",
-            ],
-            FUNCTIONAL,
-        ),
+        "GroupQueryAttention": NOT_PORTED + ": grouped-query attention (MultiHeadAttention exists)",
         **dict.fromkeys(
             [
                 "CategoryEncoding",
@@ -133,7 +125,6 @@ ALLOWED: dict[str, dict[str, str]] = {
             ["RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"],
             NOT_PORTED + ": recurrent layers run fused torch kernels, not Python cells",
         ),
-        "EinsumDense": NOT_PORTED,
         "ReversibleEmbedding": NOT_PORTED,
         "MelSpectrogram": NOT_PORTED + ": audio preprocessing",
         "STFTSpectrogram": NOT_PORTED + ": audio preprocessing",
@@ -199,9 +190,12 @@ ALLOWED: dict[str, dict[str, str]] = {
     "config": {
         "dtype_policy": "kseq.config is the ground floor; kseq.mixed_precision.dtype_policy is it",
         "set_dtype_policy": "kseq.config is the ground floor; see kseq.mixed_precision",
-        "disable_flash_attention": FUNCTIONAL + " (no attention layers yet)",
-        "enable_flash_attention": FUNCTIONAL + " (no attention layers yet)",
-        "is_flash_attention_enabled": FUNCTIONAL + " (no attention layers yet)",
+        "disable_flash_attention": NOT_PORTED
+        + ": per layer, MultiHeadAttention(flash_attention=True)",
+        "enable_flash_attention": NOT_PORTED
+        + ": per layer, MultiHeadAttention(flash_attention=True)",
+        "is_flash_attention_enabled": NOT_PORTED
+        + ": per layer, MultiHeadAttention(flash_attention=True)",
         "disable_traceback_filtering": "kseq does not filter tracebacks",
         "enable_traceback_filtering": "kseq does not filter tracebacks",
         "is_traceback_filtering_enabled": "kseq does not filter tracebacks",
