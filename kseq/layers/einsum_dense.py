@@ -237,17 +237,6 @@ class EinsumDense(Layer):
         _, _, full, _, _ = analyze_einsum_string(
             self.equation, self.bias_axes, input_shape, self.partial_output_shape
         )
-        # An output axis shared with the input has the input's size (Keras's symbolic outputs
-        # have it too, though its `compute_output_shape` leaves a `None` there).
-        inputs, outputs = self.equation.replace(" ", "").split("->")
-        inputs = inputs.split(",")[0]
-        from_end = inputs.startswith("...")
-        in_spec, out_spec = inputs.replace("...", ""), outputs.replace("...", "")
-        in_pos = {c: i - len(in_spec) if from_end else i for i, c in enumerate(in_spec)}
-        for i, c in enumerate(out_spec):
-            j = i - len(out_spec) if from_end else i
-            if c in in_pos and full[j] is None:
-                full[j] = input_shape[in_pos[c]]
         return tuple(full)
 
     def get_config(self) -> dict[str, Any]:

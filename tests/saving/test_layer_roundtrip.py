@@ -49,7 +49,7 @@ TABLE: dict[str, Spec] = {
     "Cropping3D": ({"cropping": 1}, (4, 4, 4, 2), "float32"),
     "Dense": ({"units": 3, "activation": "tanh", "kernel_regularizer": "l2"}, (4,), "float32"),
     "EinsumDense": (
-        {"equation": "abc,cd->abd", "output_shape": (None, 3), "bias_axes": "d"},
+        {"equation": "...b,bc->...c", "output_shape": (3,), "bias_axes": "c"},
         (5, 4),
         "float32",
     ),
