@@ -41,9 +41,6 @@ _WRAP_TORCH = (
 )
 _QUANT = "quantization is not ported; use torch.ao.quantization on the model (it is an nn.Module)"
 _REMAT = "rematerialization is not ported; use torch.utils.checkpoint in a custom layer's call"
-_ATTENTION = (
-    "attention layers are not ported yet; use torch.nn.MultiheadAttention in a TorchModuleWrapper"
-)
 
 NOT_PORTED: dict[str, dict[str, str]] = {
     "kseq": {
@@ -89,10 +86,8 @@ NOT_PORTED: dict[str, dict[str, str]] = {
         "RemoteMonitor": "not ported; write a Callback whose on_epoch_end posts the logs",
     },
     "kseq.layers": {
-        **dict.fromkeys(
-            ["Attention", "AdditiveAttention", "MultiHeadAttention", "GroupQueryAttention"],
-            _ATTENTION,
-        ),
+        "GroupQueryAttention": "not ported yet; use MultiHeadAttention (num_heads key/value "
+        "heads) or torch.nn.functional.scaled_dot_product_attention in a custom layer",
         **dict.fromkeys(
             [
                 "CategoryEncoding", "Discretization", "HashedCrossing", "Hashing",
@@ -119,8 +114,6 @@ NOT_PORTED: dict[str, dict[str, str]] = {
             _ADAPTIVE,
         ),
         **dict.fromkeys(["RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"], _CELLS),
-        "EinsumDense": "not ported yet; write the einsum in a custom layer's call with "
-        "kseq.ops.einsum and add_weight",
         "ReversibleEmbedding": "not ported; tie weights with an Embedding and "
         "ops.matmul(x, embedding.embeddings.T)",
         "MelSpectrogram": "audio preprocessing is not ported; use torchaudio.transforms",
@@ -158,7 +151,7 @@ NOT_PORTED: dict[str, dict[str, str]] = {
         "set_dtype_policy": "use kseq.mixed_precision.set_dtype_policy(policy)",
         **dict.fromkeys(
             ["disable_flash_attention", "enable_flash_attention", "is_flash_attention_enabled"],
-            _ATTENTION,
+            "no global flash-attention switch; pass MultiHeadAttention(flash_attention=True)",
         ),
         **dict.fromkeys(
             [

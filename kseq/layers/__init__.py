@@ -24,6 +24,7 @@ from typing import Any
 from kseq.core.not_ported import missing as _missing
 from kseq.layers.activation import *  # noqa: F403
 from kseq.layers.affine_augmentation import *  # noqa: F403
+from kseq.layers.attention import *  # noqa: F403
 from kseq.layers.augmentation import *  # noqa: F403
 from kseq.layers.batch_normalization import *  # noqa: F403
 from kseq.layers.concatenate import *  # noqa: F403
@@ -33,12 +34,14 @@ from kseq.layers.conv_lstm import *  # noqa: F403
 from kseq.layers.conv_transpose import *  # noqa: F403
 from kseq.layers.core import *  # noqa: F403
 from kseq.layers.dot import *  # noqa: F403
+from kseq.layers.einsum_dense import *  # noqa: F403
 from kseq.layers.embedding import *  # noqa: F403
 from kseq.layers.input_layer import *  # noqa: F403
 from kseq.layers.lambda_layer import *  # noqa: F403
 from kseq.layers.layer import *  # noqa: F403
 from kseq.layers.layer import Layer
 from kseq.layers.merging import *  # noqa: F403
+from kseq.layers.multi_head_attention import *  # noqa: F403
 from kseq.layers.normalization import *  # noqa: F403
 from kseq.layers.pooling import *  # noqa: F403
 from kseq.layers.preprocessing import *  # noqa: F403

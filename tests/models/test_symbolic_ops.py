@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import kseq
-from kseq import layers, ops
+from kseq import ops
 
 RNG = np.random.default_rng(0)
 
