@@ -109,6 +109,11 @@ def keras_variables(layer: nn.Module, specs: list[KerasWeight], prefix: str) -> 
     out: list[Variable] = []
     for spec in specs:
         path = f"{prefix}/{spec.name}"
+        try:
+            for source_path in spec.paths:
+                _tensor_at(layer, source_path)
+        except AttributeError:
+            continue  # not built yet: the layer has no such tensor (Keras: no weights)
         if spec.to_keras is None and len(spec.paths) == 1:
             tensor = _tensor_at(layer, spec.paths[0])
             if isinstance(tensor, nn.Parameter):
