@@ -142,7 +142,6 @@ ALLOWED: dict[str, dict[str, str]] = {
         "FlaxLayer": JAX,
         "JaxLayer": JAX,
         "TFSMLayer": TF,
-        "TorchModuleWrapper": TORCH_DATA,
     },
     "utils": {
         "Config": NOT_PORTED + ": Keras's attribute-dict config object",

@@ -45,6 +45,7 @@ from kseq.layers.recurrent import *  # noqa: F403
 from kseq.layers.regularization import *  # noqa: F403
 from kseq.layers.reshaping import *  # noqa: F403
 from kseq.layers.spatial_reshaping import *  # noqa: F403
+from kseq.layers.torch_module_wrapper import *  # noqa: F403
 from kseq.layers.wrappers import *  # noqa: F403
 from kseq.registry.namespace import MODELS as _MODELS
 from kseq.registry.namespace import Namespace as _Namespace

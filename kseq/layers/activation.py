@@ -67,7 +67,7 @@ class ReLU(Layer):
         self.threshold = threshold
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return activations.relu(
             inputs,
             negative_slope=self.negative_slope,
@@ -113,7 +113,7 @@ class LeakyReLU(Layer):
         self.negative_slope = negative_slope
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return F.leaky_relu(inputs, self.negative_slope)
 
     def get_config(self) -> dict[str, Any]:
@@ -193,7 +193,7 @@ class PReLU(Layer):
         with torch.no_grad():
             self.alpha.copy_(self.alpha_initializer(tuple(self.alpha.shape)))
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return torch.where(inputs > 0, inputs, self.alpha * inputs)
 
     def get_config(self) -> dict[str, Any]:
@@ -224,7 +224,7 @@ class ELU(Layer):
         self.alpha = alpha
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return F.elu(inputs, self.alpha)
 
     def get_config(self) -> dict[str, Any]:
@@ -265,7 +265,7 @@ class Softmax(Layer):
     def _pre_activation(self, inputs: Tensor) -> Tensor:
         return inputs
 
-    def forward(
+    def call(
         self, inputs: Tensor, training: bool | None = None, mask: Tensor | None = None
     ) -> Tensor:
         if mask is not None:

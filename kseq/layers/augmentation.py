@@ -39,6 +39,11 @@ HORIZONTAL, VERTICAL, HORIZONTAL_AND_VERTICAL = "horizontal", "vertical", "horiz
 class _ImageAugmentation(Layer):
     """Shared by the ``Random*`` layers: training switch, rank handling, seeded uniform draws."""
 
+    # Keras's augmentation layers default to `training=True` when called directly (unlike
+    # Dropout/BatchNormalization), also inside a model called directly; evaluate/predict (and
+    # `model.eval()`) switch them off.
+    default_training = True
+
     def __init__(
         self, seed: int | None = None, data_format: str | None = None, **kwargs: Any
     ) -> None:
@@ -47,12 +52,8 @@ class _ImageAugmentation(Layer):
         self.data_format = config.standardize_data_format(data_format)
         self.input_spec = InputSpec(min_ndim=3, max_ndim=4)
         self._mark_built()
-        # Keras's augmentation layers default to `training=True` when called directly (unlike
-        # Dropout/BatchNormalization), so a fresh one starts in training mode; predict/evaluate
-        # (and `model.eval()`) switch it off.
-        self.training = True
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         x = image_ops.as_float(inputs, self.dtype_policy.torch_compute_dtype)
         image_ops.check_image_rank(x.shape)
         if not (self.training if training is None else training):

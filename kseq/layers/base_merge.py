@@ -205,7 +205,7 @@ class Merge(Layer):
         batch = next(iter(batch_sizes)) if len(batch_sizes) == 1 else None
         return (batch, *output_shape)
 
-    def forward(
+    def call(
         self, inputs: Sequence[Tensor], training: bool | None = None, mask: Any = None
     ) -> Tensor:
         """Merge the list ``inputs``; ``mask`` is an optional list of per-input masks."""

@@ -161,7 +161,7 @@ class BatchNormalization(AffineNormalization):
                 self.renorm_stddev.copy_(self.moving_variance_initializer(shape).sqrt())
 
     # ------------------------------------------------------------------ call
-    def forward(
+    def call(
         self, inputs: Tensor, training: bool | None = None, mask: Tensor | None = None
     ) -> Tensor:
         training = self.training if training is None else training

@@ -39,6 +39,7 @@ import torch
 from torch import Tensor, nn
 
 from kseq.core.shapes import shape_of, standardize_shape
+from kseq.layers.modes import sync_built_modes
 from kseq.layers.weights import holds_no_weights, settle_weight_names
 from kseq.variables import Variable
 
@@ -148,7 +149,7 @@ def finish_build(layer: Layer, input_shape: Any) -> None:
         (True, {'input_shape': [None, 2]})
     """
     layer.built = True
-    layer.train(layer.training)  # torch modules created in build take the layer's mode
+    sync_built_modes(layer)  # torch modules created in build take the layer's mode
     if input_shape is not None:
         layer._build_input_shape = input_shape
     settle_weight_names(layer)

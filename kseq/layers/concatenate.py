@@ -100,7 +100,7 @@ class Concatenate(Layer):
             output_shape[self.axis] += shape[self.axis]
         return tuple(output_shape)
 
-    def forward(
+    def call(
         self, inputs: Sequence[Tensor], training: bool | None = None, mask: Any = None
     ) -> Tensor:
         """Concatenate ``inputs``; ``mask`` is an optional list of per-input masks."""

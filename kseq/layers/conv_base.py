@@ -298,7 +298,7 @@ class BaseConv(Layer):
             return to_channels_last(self._convolve(to_channels_first(inputs)))
         return self._convolve(inputs)
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         x = self._pre_activation(inputs)
         return x if self.activation is activations.linear else self.activation(x)
 

@@ -202,7 +202,7 @@ class ConvLSTM(BaseRNN):
         return specs + ([KerasWeight("bias", ("input_conv.bias",))] if self.use_bias else [])
 
     # ------------------------------------------------------------------ call
-    def forward(
+    def call(
         self,
         inputs: Tensor,
         initial_state: Any = None,
@@ -210,11 +210,11 @@ class ConvLSTM(BaseRNN):
         training: bool | None = None,
     ) -> Tensor | tuple[Tensor, ...]:
         if self.data_format == "channels_last":
-            return super().forward(inputs, initial_state, mask, training)
+            return super().call(inputs, initial_state, mask, training)
         # channels_first: run channels_last inside, hand back channels_first views
         if initial_state is not None:
             initial_state = [conv_utils.to_channels_last(s) for s in initial_state]
-        out = super().forward(inputs.movedim(2, -1), initial_state, mask, training)
+        out = super().call(inputs.movedim(2, -1), initial_state, mask, training)
         if self.return_state:
             first, *states = out
             return (self._channels_first(first), *map(conv_utils.to_channels_first, states))

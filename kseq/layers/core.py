@@ -135,7 +135,7 @@ class Dense(Layer):
     def _pre_activation(self, inputs: Tensor) -> Tensor:
         return self.linear(inputs)
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         linear = self.linear
         x = F.linear(
             inputs, linear.weight, linear.bias
@@ -190,7 +190,7 @@ class Activation(Layer):
     def _pre_activation(self, inputs: Tensor) -> Tensor:
         return inputs
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return self.activation(inputs)
 
     def get_config(self) -> dict[str, Any]:
@@ -211,7 +211,7 @@ class Identity(Layer):
         super().__init__(**kwargs)
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return inputs
 
 
@@ -263,7 +263,7 @@ class Dropout(Layer):
         self.seed = seed
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         training = self.training if training is None else training
         if not training or self.rate == 0.0:
             return inputs

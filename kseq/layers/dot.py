@@ -140,7 +140,7 @@ class Dot(Layer):
             output_shape.append(1)
         return tuple(output_shape)
 
-    def forward(
+    def call(
         self, inputs: Sequence[Tensor], training: bool | None = None, mask: Any = None
     ) -> Tensor:
         """The dot product of ``inputs[0]`` and ``inputs[1]``; ``mask`` is ignored."""

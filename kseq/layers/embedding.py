@@ -131,7 +131,7 @@ class Embedding(Layer):
             raise AttributeError("You must build the layer before accessing `embeddings`.")
         return self._keras_weight("embeddings")
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         if inputs.dtype not in (torch.int32, torch.int64):
             inputs = inputs.to(torch.int64)
         return self.embedding(inputs)
@@ -185,7 +185,7 @@ class Masking(Layer):
     def _keep(self, inputs: Tensor) -> Tensor:
         return (inputs != self.mask_value).any(dim=-1, keepdim=True)
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return torch.where(
             self._keep(inputs), inputs, torch.zeros((), dtype=inputs.dtype, device=inputs.device)
         )

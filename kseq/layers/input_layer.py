@@ -18,34 +18,10 @@ import torch
 
 from kseq import config
 from kseq.layers.layer import Layer, Shape, standardize_shape
+from kseq.layers.node import KerasTensor, Node
+from kseq.layers.symbolic import inbound_nodes
 
 __all__ = ["Input", "InputLayer", "KerasTensor"]
-
-
-class KerasTensor:
-    """A symbolic tensor: a shape (batch dim included), a dtype name and the layer that made it.
-
-    Example:
-        >>> t = Input(shape=(3,), batch_size=8)
-        >>> t.shape, t.ndim
-        ((8, 3), 2)
-    """
-
-    def __init__(self, shape: Shape, dtype: str, layer: InputLayer) -> None:
-        self.shape = shape
-        self.dtype = dtype
-        self.name = layer.name
-        self._keras_history = (layer, 0, 0)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __repr__(self) -> str:
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("A KerasTensor is symbolic and cannot be called.")
 
 
 class InputLayer(Layer):
@@ -106,13 +82,16 @@ class InputLayer(Layer):
         self._torch_dtype: torch.dtype = getattr(torch, self.input_dtype)
         self._mark_built()
         self._build_output_shape = self.batch_shape
-        self.output = KerasTensor(self.batch_shape, self.input_dtype, self)
+        tensor = KerasTensor(self.batch_shape, self.input_dtype, self)
+        node = Node(self, outputs=[tensor], is_input=True)
+        node.output_structure = tensor
+        inbound_nodes(self).append(node)
 
     @property
     def dtype(self) -> str:
         return self.input_dtype
 
-    def forward(self, inputs: Any, training: bool | None = None) -> Any:
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
         return inputs
 
     def get_config(self) -> dict[str, Any]:

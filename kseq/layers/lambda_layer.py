@@ -115,7 +115,7 @@ class Lambda(Layer):
         self._fn_expects_mask_arg = "mask" in params
         self._mark_built()
 
-    def forward(self, inputs: Any, training: bool | None = None, mask: Tensor | None = None) -> Any:
+    def call(self, inputs: Any, training: bool | None = None, mask: Tensor | None = None) -> Any:
         kwargs = self.arguments
         if self._fn_expects_mask_arg or self._fn_expects_training_arg:
             kwargs = dict(kwargs)
@@ -151,7 +151,7 @@ class Lambda(Layer):
                 with torch.no_grad(), warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     dummy = _dummy_like(input_shape, fill, dtype, device)
-                    return _shapes_of(self.forward(dummy, training=False))
+                    return _shapes_of(self.call(dummy, training=False))
             except Exception as exc:
                 last_error = exc
         raise NotImplementedError(_INFER_ERROR) from last_error

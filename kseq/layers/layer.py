@@ -25,6 +25,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -39,7 +40,10 @@ from kseq.core.shapes import format_shape as format_shape  # re-exported for exi
 from kseq.core.shapes import shape_of as shape_of
 from kseq.core.shapes import standardize_shape as standardize_shape
 from kseq.layers.build import build_once, finishing_build, lazy_build_hook, mark_built
+from kseq.layers.entrance import convert_inputs
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES, activity_regularization_hook
+from kseq.layers.shape_probe import probe_output_shape
+from kseq.layers.symbolic import is_symbolic, layer_input, layer_output, symbolic_call
 from kseq.layers.weights import LayerWeights
 
 __all__ = ["InputSpec", "Layer"]
@@ -49,9 +53,9 @@ class Layer(LayerWeights):
     """Base class of every kseq layer (and model): a ``torch.nn.Module`` with Keras's contract.
 
     Subclasses implement ``build(input_shape)`` (create torch modules / weights, Keras initializers),
-    ``compute_output_shape(input_shape)`` (pure arithmetic), ``forward`` (plain torch on Keras-layout
-    tensors) and ``get_config``. Keras-style user layers may implement ``call(inputs, training=None)``
-    instead of ``forward``.
+    ``compute_output_shape(input_shape)`` (pure arithmetic), ``call`` (plain torch on Keras-layout
+    tensors) and ``get_config``. ``forward`` is the torch entrance that runs ``call``; torch-style user
+    layers may override ``forward`` instead.
 
     Args:
         name: Layer name; Keras auto-naming (``dense``, ``dense_1``, ...) when omitted.
@@ -70,6 +74,10 @@ class Layer(LayerWeights):
     """
 
     supports_masking: ClassVar[bool] = False
+    # What `training=None` means when nothing set a mode (Keras's `call(..., training=...)` default).
+    default_training: ClassVar[bool] = False
+    # Whether `call` is kseq's own (set per class): `forward` then calls it with no bookkeeping.
+    _builtin_call: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -86,9 +94,10 @@ class Layer(LayerWeights):
         **kwargs: Any,
     ) -> None:
         super().__init__()
-        # Keras semantics: outside `fit`, a layer runs in inference mode (`training=None` means
-        # False). `fit` switches to training mode and back; hand-written loops call `model.train()`.
-        self.training = False
+        # Keras semantics: outside `fit`, `training=None` means the layer's own default (inference
+        # but for the Random* augmentation layers; see modes.py). `fit` switches to training mode
+        # and back; hand-written loops call `model.train()`.
+        self.training = type(self).default_training
         if kwargs:
             raise ValueError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
@@ -116,8 +125,12 @@ class Layer(LayerWeights):
         """Create the layer's weights for ``input_shape`` (batch dim included). Default: no weights."""
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        """The output shape for ``input_shape`` (batch dim included), without running the layer."""
-        return input_shape
+        """The output shape for ``input_shape`` (batch dim included). kseq's layers compute it;
+        a user layer that does not override this is run once on zeros (``shape_probe.py``), as
+        Keras runs it symbolically."""
+        if type(self).__module__.startswith("kseq."):
+            return input_shape
+        return probe_output_shape(self, input_shape)
 
     def build_from_shape(self, input_shape: Any) -> Any:
         """Check ``input_shape`` against this layer, build once, and return the output shape.
@@ -147,6 +160,13 @@ class Layer(LayerWeights):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A layer is built when its `build` returns, also when called directly (see `build.py`).
         super().__init_subclass__(**kwargs)
+        call = cls.call
+        code = getattr(call, "__code__", None)
+        cls._builtin_call = (
+            call is not Layer.call
+            and code is not None
+            and code.co_filename.startswith(_KSEQ_DIR)  # kseq's source, not a doctest or a user's
+        )
         if "build" in cls.__dict__:
             cls.build = finishing_build(cls.__dict__["build"])  # type: ignore[method-assign]
 
@@ -176,9 +196,25 @@ class Layer(LayerWeights):
             self.to(device)
 
     # ----------------------------------------------------------------- call
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # Symbolic inputs (KerasTensors: a functional graph being built) go to `symbolic.py`;
+        # NumPy / lists / scalars become tensors once, before the build and `call` (entrance.py).
+        if args and not isinstance(args[0], Tensor):
+            if is_symbolic(args[0]):
+                return symbolic_call(self, args, kwargs)
+            args = (convert_inputs(self, args[0]), *args[1:])
+        return super().__call__(*args, **kwargs)
+
+    input = property(layer_input, doc="The input tensor(s) of the layer's first symbolic call.")
+    output = property(layer_output, doc="The output tensor(s) of the layer's first symbolic call.")
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the layer. Keras-style subclasses implement ``call``; ``training`` defaults to
-        ``self.training`` (set by ``model.train()``/``eval()`` or by ``fit``/``predict``)."""
+        """The one torch entrance: runs ``call``. Built-in layers implement Keras's ``call`` (their
+        ``training=None`` means ``self.training``, set by ``model.train()``/``eval()`` or by
+        ``fit``/``predict``), so a subclass may override ``call`` and use ``super().call(...)``.
+        For a user-written ``call`` taking ``training``, ``training`` defaults to ``self.training``."""
+        if type(self)._builtin_call:  # kseq's own `call`: straight through (the fit hot path)
+            return self.call(*args, **kwargs)
         if type(self).call is Layer.call:
             raise NotImplementedError(
                 f"Layer {type(self).__name__} does not implement forward() or call()."
@@ -281,6 +317,8 @@ class Layer(LayerWeights):
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
 
+
+_KSEQ_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 _CALL_ARGS: dict[type, frozenset[str]] = {}
 

@@ -253,7 +253,7 @@ class LayerNormalization(AffineNormalization):
             beta=self.center and not self.rms_scaling,
         )
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         x = compute_float(inputs)
         gamma = None if self.gamma is None else self.gamma.to(x.dtype)
         beta = None if self.beta is None else self.beta.to(x.dtype)
@@ -353,7 +353,7 @@ class GroupNormalization(AffineNormalization):
         self._channel_axis = self.axis % len(input_shape)
         self._build_affine((dim,))
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         x = compute_float(inputs)
         gamma = None if self.gamma is None else self.gamma.to(x.dtype)
         beta = None if self.beta is None else self.beta.to(x.dtype)
@@ -392,7 +392,7 @@ class UnitNormalization(Layer):
         self.axis = standardize_axis(axis, "UnitNormalization")
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         square_sum = inputs.square().sum(dim=self.axis, keepdim=True)
         return inputs * torch.rsqrt(square_sum).clamp(max=1e12)
 
@@ -438,7 +438,7 @@ class RMSNormalization(Layer):
         with torch.no_grad():
             self.scale.fill_(1.0)
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         x = compute_float(inputs)
         out = over_trailing_axes(F.rms_norm, x, self._axes, self.scale.to(x.dtype), self.epsilon)
         return out.to(inputs.dtype)

@@ -96,7 +96,7 @@ class BasePooling(Layer):
         """Pool a channels-first tensor."""
         raise NotImplementedError
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         if self.data_format == "channels_last":
             return to_channels_last(self._pool(to_channels_first(inputs)))
         return self._pool(inputs)
@@ -213,7 +213,7 @@ class BaseGlobalMaxPooling(BaseGlobalPooling):
         tensor([[4., 5.]])
     """
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return torch.amax(inputs, dim=self._axes, keepdim=self.keepdims)
 
 
@@ -226,7 +226,7 @@ class BaseGlobalAveragePooling(BaseGlobalPooling):
         torch.Size([2, 4])
     """
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return torch.mean(inputs, dim=self._axes, keepdim=self.keepdims)
 
 
@@ -379,11 +379,11 @@ class GlobalAveragePooling1D(BaseGlobalAveragePooling):
     supports_masking = True
     creates_mask = False  # it consumes a mask (and drops it); it never starts one
 
-    def forward(
+    def call(
         self, inputs: Tensor, training: bool | None = None, mask: Tensor | None = None
     ) -> Tensor:
         if mask is None:
-            return super().forward(inputs)
+            return super().call(inputs)
         axis = self._axes[0]
         keep = mask.to(torch.bool).unsqueeze(2 if self.data_format == "channels_last" else 1)
         total = torch.where(keep, inputs, 0).sum(dim=axis, keepdim=self.keepdims)

@@ -61,7 +61,7 @@ class Rescaling(Layer):
         self._offset: float | Tensor = _scalar_or_buffer(self, "offset_tensor", offset, dtype)
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         x = image_ops.as_float(inputs, self.dtype_policy.torch_compute_dtype)
         scale = self._scale
         if (
@@ -278,7 +278,7 @@ class Normalization(Layer):
             self.adapt_mean.copy_(total_mean)
             self.adapt_variance.copy_(total_var)
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         x = image_ops.as_float(inputs, self.dtype_policy.torch_compute_dtype)
         mean, variance = self.mean, self.variance
         std = torch.clamp_min(torch.sqrt(variance), config.epsilon())  # type: ignore[arg-type]
@@ -353,7 +353,7 @@ class Resizing(Layer):
         self.input_spec = InputSpec(min_ndim=3, max_ndim=4)
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return image_ops.resize(
             inputs,
             (self.height, self.width),
@@ -415,7 +415,7 @@ class CenterCrop(Layer):
         self.input_spec = InputSpec(min_ndim=3, max_ndim=4)
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return image_ops.center_crop(
             image_ops.as_float(inputs, self.dtype_policy.torch_compute_dtype),
             self.height,

@@ -167,7 +167,7 @@ class GaussianNoise(_SeededNoise):
         super().__init__(seed=seed, **kwargs)
         self.stddev = _check_rate(stddev, "stddev")
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         training = self.training if training is None else training
         if not training or self.stddev == 0:
             return inputs
@@ -197,7 +197,7 @@ class GaussianDropout(_SeededNoise):
         super().__init__(seed=seed, **kwargs)
         self.rate = _check_rate(rate)
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         training = self.training if training is None else training
         if not training or self.rate == 0:
             return inputs
@@ -231,7 +231,7 @@ class AlphaDropout(Dropout):
         (0.0, 1.0)
     """
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         training = self.training if training is None else training
         if not training or self.rate == 0:
             return inputs
@@ -274,7 +274,7 @@ class ActivityRegularization(Layer):
         self.l2 = l2
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return inputs
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

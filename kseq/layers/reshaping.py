@@ -47,7 +47,7 @@ class Flatten(Layer):
         self.input_spec = InputSpec(min_ndim=1)
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         if self.data_format == "channels_first" and inputs.ndim > 2:
             inputs = inputs.movedim(1, -1)
         return inputs.reshape(inputs.shape[0], -1)
@@ -85,7 +85,7 @@ class Reshape(Layer):
         self.target_shape = target
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return inputs.reshape(inputs.shape[0], *self.target_shape)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -140,7 +140,7 @@ class Permute(Layer):
         self.input_spec = InputSpec(ndim=len(self.dims) + 1)
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return inputs.permute(0, *self.dims)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -175,7 +175,7 @@ class RepeatVector(Layer):
         self.input_spec = InputSpec(ndim=2)
         self._mark_built()
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return inputs.unsqueeze(1).expand(-1, self.n, -1)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

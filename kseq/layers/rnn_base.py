@@ -324,7 +324,7 @@ class BaseRNN(Layer):
         return states
 
     # ------------------------------------------------------------------ call
-    def forward(
+    def call(
         self,
         inputs: Tensor,
         initial_state: Any = None,

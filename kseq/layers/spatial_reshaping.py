@@ -120,7 +120,7 @@ class _Cropping(_Spatial):
             )
         return new
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return inputs[self._index]
 
     def get_config(self) -> dict[str, Any]:
@@ -209,7 +209,7 @@ class _ZeroPadding(_Spatial):
     def _new_size(self, i: int, size: int, input_shape: Shape) -> int:
         return size + sum(self._pairs[i])
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return F.pad(inputs, self._pad)
 
     def get_config(self) -> dict[str, Any]:
@@ -298,7 +298,7 @@ class _UpSampling(_Spatial):
     def _sizes(self) -> tuple[int, ...]:
         return (self.size,) if isinstance(self.size, int) else self.size
 
-    def forward(self, inputs: Tensor, training: bool | None = None) -> Tensor:
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         if self.interpolation == "nearest" and not inputs.is_floating_point():
             return repeat_axes(inputs, self._axes, self._sizes)
         x = inputs

@@ -131,7 +131,7 @@ class Bidirectional(Layer):
             self.set_weights(self._initial_weights)
             self._initial_weights = None
 
-    def forward(
+    def call(
         self,
         inputs: Tensor,
         initial_state: Any = None,
@@ -263,7 +263,7 @@ class TimeDistributed(Layer):
     def build(self, input_shape: Shape) -> None:
         self.layer.build_from_shape(self._child_input_shape(input_shape))
 
-    def forward(
+    def call(
         self, inputs: Tensor, training: bool | None = None, mask: Tensor | None = None
     ) -> Tensor:
         batch, steps = inputs.shape[:2]

@@ -83,7 +83,10 @@ class Mean(Metric):
             n = values.shape[0]
             if n:
                 self.total.add_(values.sum(dtype=self.total.dtype), alpha=n / values.numel())
-            self._host_count[0] += n
+            if torch.compiler.is_compiling():  # a host counter read in a graph is a guard:
+                self.count.add_(n)  # torch.compile would recompile on every step
+            else:
+                self._host_count[0] += n
             return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, self.total.dtype)
         self.total.add_(values.sum())

@@ -7,7 +7,9 @@ Example:
 """
 
 from kseq.models.cloning import clone_model as clone_model
+from kseq.models.functional import Functional as _Functional  # noqa: F401 (registers Model(inputs, outputs))
 from kseq.models.model import Model as Model
+from kseq.models.module_model import ModuleModel as ModuleModel
 from kseq.models.sequential import Sequential as Sequential
 from kseq.saving.api import load_model as load_model
 from kseq.saving.api import model_from_json as model_from_json

@@ -34,6 +34,7 @@ import torch
 
 from kseq import optimizers
 from kseq.layers.layer import Layer
+from kseq.layers.modes import modes_of, restore_modes
 from kseq.models import model_files
 from kseq.models.summary import print_summary
 from kseq.registry.namespace import MODELS
@@ -52,16 +53,26 @@ class Model(Layer):
         name: Model name (``"model"``-style auto-naming when omitted).
         trainable: Whether its weights are trained.
 
-    The functional form ``Model(inputs, outputs)`` is not supported; use ``Sequential`` for a stack
-    of layers or subclass ``Model`` for anything else.
+    ``Model(inputs, outputs)`` builds a functional model (``Functional``, found by registry name).
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        # `Model(module)`: one plain nn.Module positional argument -> ModuleModel (module_model.py).
+        one_module = len(args) == 1 and isinstance(args[0], torch.nn.Module)
+        one_module = one_module and not isinstance(args[0], Layer)
+        if cls is Model and one_module and not kwargs.keys() - {"name", "trainable"}:
+            return super().__new__(MODELS.lookup("ModuleModel"))
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            functional = MODELS.lookup("Functional")
+            return functional.__new__(functional)  # type: ignore[no-any-return]
+        return super().__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or "inputs" in kwargs or "outputs" in kwargs:
             raise NotImplementedError(
-                "The functional API `Model(inputs, outputs)` is not supported by kseq. Use "
-                "`kseq.Sequential([...])` for a stack of layers, or subclass `kseq.Model` and write "
-                "`call(self, inputs, training=None)` for other topologies."
+                f"{type(self).__name__}: a subclass of `Model` built from `inputs`/`outputs` is not "
+                "supported by kseq. Write `kseq.Model(inputs, outputs)` for a functional model, or "
+                "write `call(self, inputs, training=None)` in your subclass."
             )
         super().__init__(**kwargs)
         self._trainer: Trainer | None = None
@@ -71,6 +82,13 @@ class Model(Layer):
         self.history: Any = None
         self._placement: torch.device | None = None
         self._initial_epoch: int | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Any:
+        """``Model.from_config`` of a functional config builds a functional model."""
+        if cls is Model and "input_layers" in config:
+            return MODELS.lookup("Functional").from_config(config, custom_objects)
+        return super().from_config(config)
 
     # ---------------------------------------------------------------- placement
     def to(self, *args: Any, **kwargs: Any) -> Model:  # type: ignore[override]
@@ -469,13 +487,14 @@ class Model(Layer):
     def _forward_in_mode(self, *args: Any, **kwargs: Any) -> Any:
         """``Layer.forward`` with ``training=`` applied for the call (restored after)."""
         training = kwargs.get("training")
-        was_training = self.training
+        if training is None:
+            return super().forward(*args, **kwargs)
+        was = modes_of(self)
         try:
-            if training is not None and bool(training) != was_training:
-                self.train(bool(training))
+            self.train(bool(training))
             return super().forward(*args, **kwargs)
         finally:
-            self.train(was_training)
+            restore_modes(self, was)
 
 
 MODELS.register(Model)  # configs find it by name (layers.deserialize, load_model)

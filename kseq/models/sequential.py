@@ -25,10 +25,13 @@ import torch
 from torch import Tensor, nn
 
 from kseq import activations
+from kseq.core.input_errors import incompatible_input
 from kseq.layers import deserialize, serialize
 from kseq.layers.input_layer import InputLayer, KerasTensor
 from kseq.layers.layer import Layer, Shape, format_shape, standardize_shape
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES
+from kseq.layers.modes import modes_of, restore_modes
+from kseq.layers.torch_module_wrapper import TorchModuleWrapper
 from kseq.models.model import Model
 from kseq.registry.namespace import MODELS
 
@@ -95,16 +98,12 @@ class Sequential(Model):
         """
         if isinstance(layer, KerasTensor):
             layer = layer._keras_history[0]
+        if isinstance(layer, nn.Module) and not isinstance(layer, Layer):
+            layer = TorchModuleWrapper(layer)  # a plain torch module joins the stack as a layer
         if not isinstance(layer, Layer):
-            hint = (
-                " To add a plain torch.nn.Module, wrap it in a kseq layer (subclass kseq.layers.Layer "
-                "and call the module in `call`)."
-                if isinstance(layer, nn.Module)
-                else ""
-            )
             raise ValueError(
                 "Only instances of `keras.Layer` can be added to a Sequential model. "
-                f"Received: {layer!r} (of type {type(layer)}).{hint}"
+                f"Received: {layer!r} (of type {type(layer)})."
             )
         if isinstance(layer, InputLayer):
             if self._input_layer is not None:
@@ -146,6 +145,7 @@ class Sequential(Model):
                 raise
             self.built = True
             self._build_input_shape = self._input_layer.batch_shape
+            self._trace()
         else:
             self.built = False
 
@@ -162,6 +162,7 @@ class Sequential(Model):
             raise TypeError("There are no layers in the model.")
         layer = self._stack[-1]
         self._pop_last()
+        del self.__dict__.setdefault("_traced", [])[len(self._stack) :]
         if rebuild:
             self._maybe_rebuild()
         return layer
@@ -205,6 +206,22 @@ class Sequential(Model):
         self.built = True
         self._build_input_shape = self._input_layer.batch_shape
         self._remove_build_hook()
+        self.__dict__["_traced"] = []
+        self._trace()
+
+    def _trace(self) -> None:
+        """Call the untraced layers on symbolic tensors, so that ``layer.input``/``layer.output``
+        and ``model.outputs`` exist (a feature extractor: ``Model(m.inputs, m.layers[-2].output)``)."""
+        traced: list[Any] = self.__dict__.setdefault("_traced", [])
+        stack = self._stack
+        del traced[len(stack) :]
+        x = traced[-1] if traced else self._input_layer.output  # type: ignore[union-attr]
+        for layer in stack[len(traced) :]:
+            try:
+                x = layer(x)
+            except Exception:  # a layer that cannot run symbolically stays untraced
+                return
+            traced.append(x)
 
     def _build_layer(self, layer: Layer, previous: Layer, shape: Shape) -> Shape:
         """Build ``layer`` on ``previous``'s output, naming both layers and shapes on failure."""
@@ -253,20 +270,11 @@ class Sequential(Model):
         expected = self._input_layer.batch_shape if self._input_layer is not None else None
         if expected is None:
             return
+        input_shape = _rank_adjusted(input_shape, expected)
         first = self._stack[0].name if len(self._stack) else self.name
-        if len(expected) != len(input_shape):
-            raise ValueError(
-                f'Input 0 of layer "{first}" is incompatible with the layer: expected ndim={len(expected)} '
-                f"(shape {format_shape(expected)}), found ndim={len(input_shape)}. Full shape received: "
-                f"{format_shape(input_shape)}"
-            )
-        for axis in range(1, len(expected)):
-            if expected[axis] is not None and expected[axis] != input_shape[axis]:
-                raise ValueError(
-                    f'Input 0 of layer "{first}" is incompatible with the layer: expected axis {axis - len(expected)} '
-                    f"of input shape to have value {expected[axis]}, but received input with shape "
-                    f"{format_shape(input_shape)}"
-                )
+        message = incompatible_input(first, expected, input_shape)
+        if message is not None:
+            raise ValueError(message)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         shape = standardize_shape(input_shape)
@@ -293,6 +301,25 @@ class Sequential(Model):
             raise AttributeError(f"Sequential model '{self.name}' has no defined inputs yet.")
         return [self._input_layer.output]
 
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        traced = self.__dict__.get("_traced")
+        if not self.built or not traced or len(traced) != len(self._stack):
+            raise AttributeError(f"Sequential model '{self.name}' has no defined outputs yet.")
+        return [traced[-1]]
+
+    @property
+    def input(self) -> KerasTensor:  # type: ignore[override]
+        return self.inputs[0]
+
+    @property
+    def output(self) -> KerasTensor:  # type: ignore[override]
+        return self.outputs[0]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [self._stack[-1].name] if len(self._stack) else []
+
     # -------------------------------------------------------------- forward
     def forward(
         self,
@@ -303,13 +330,13 @@ class Sequential(Model):
     ) -> Any:
         """Run the stack. ``return_logits=True`` stops before the last layer's sigmoid/softmax (the
         training step uses it, also through DistributedDataParallel, to fuse loss and activation)."""
-        if training is not None and bool(training) != self.training:
-            was = self.training
+        if training is not None:  # explicit `training=` wins for every layer, for this call
+            was = modes_of(self)
             self.train(bool(training))
             try:
                 return self.forward(inputs, mask=mask, return_logits=return_logits)
             finally:
-                self.train(was)
+                restore_modes(self, was)
         if return_logits:
             return self._forward_logits(inputs)
         MODEL_CALL_LOSSES.open()
@@ -332,6 +359,8 @@ class Sequential(Model):
         model become float32); integer ids stay integers for a first layer that takes them."""
         x = inputs if isinstance(inputs, Tensor) else torch.as_tensor(inputs)
         input_layer = self._input_layer
+        if input_layer is not None and x.dim() != len(input_layer.batch_shape):
+            x = x.reshape(_rank_adjusted(tuple(x.shape), input_layer.batch_shape))
         if (
             input_layer is None
             or x.dtype == input_layer._torch_dtype
@@ -364,11 +393,14 @@ class Sequential(Model):
 
     def _runtime_error(self, layer: Any, x: Tensor, exc: RuntimeError) -> Exception:
         expected = getattr(layer, "_build_input_shape", None)
+        name = getattr(layer, "name", layer)
+        # A shape the layer was not built for is said in Keras words; anything else keeps torch's.
+        message = None if expected is None else incompatible_input(str(name), expected, x.shape)
         return ValueError(
-            f'Exception encountered when calling layer "{getattr(layer, "name", layer)}" ({type(layer).__name__}) '
+            f'Exception encountered when calling layer "{name}" ({type(layer).__name__}) '
             f"of Sequential model '{self.name}': received input with shape {format_shape(tuple(x.shape))}"
             f"{f' (the layer was built for {format_shape(expected)})' if expected is not None else ''}. "
-            f"torch said: {exc}"
+            f"{message or f'torch said: {exc}'}"
         )
 
     def _final_activation_split(self) -> Callable[[Tensor], Tensor] | None:
@@ -429,6 +461,15 @@ class Sequential(Model):
         elif build_input_shape is not None:
             model.build(tuple(build_input_shape))
         return model
+
+
+def _rank_adjusted(shape: tuple[Any, ...], expected: Shape) -> tuple[Any, ...]:
+    """Keras's rank fix for a model input (``Functional._adjust_input_rank``): data one rank
+    below an input whose last axis is 1 (``(n,)`` into ``(None, 1)``) gains that axis; else
+    unchanged (Keras's squeeze of a trailing 1 is left out: a wrong rank stays an error)."""
+    if len(shape) == len(expected) - 1 and expected[-1] == 1:
+        return (*shape, 1)
+    return shape
 
 
 def _produces_mask(layer: Any) -> bool:

@@ -49,6 +49,10 @@ def readable_memory_size(size: float) -> str:
 
 
 def _shape_cell(layer: Any) -> str:
+    nodes = layer.__dict__.get("_inbound_nodes")
+    if nodes:  # Keras reads the last call's outputs
+        shapes = [format_shape(t.shape) for t in nodes[-1].outputs]
+        return shapes[0] if len(shapes) == 1 else str(shapes).replace("'", "")
     if not getattr(layer, "built", False) or getattr(layer, "_build_output_shape", None) is None:
         return "?"
     shape = layer._build_output_shape
@@ -63,23 +67,57 @@ def _param_cell(layer: Any) -> str:
     return f"{layer.count_params():,}"
 
 
+def _graph_nodes(model: Any) -> list[Any] | None:
+    """A functional model's nodes when it is not a plain chain (then the table gets "Connected
+    to"); ``None`` for chains, ``Sequential`` and subclassed models (Keras's ``sequential_like``)."""
+    by_depth = getattr(model, "_nodes_by_depth", None)
+    if not by_depth:
+        return None
+    nodes = [node for level in by_depth.values() for node in level]
+    chain = all(len(level) == 1 and len(level[0].input_tensors) <= 1 for level in by_depth.values())
+    ids = {id(n) for n in nodes}
+    shared = any(
+        sum(id(n) in ids for n in layer.__dict__.get("_inbound_nodes", [])) > 1
+        for layer in model.layers
+    )
+    return None if chain and not shared else nodes
+
+
+def _connections(layer: Any, nodes: list[Any]) -> str:
+    ids = {id(n) for n in nodes}
+    names = []
+    for node in layer.__dict__.get("_inbound_nodes", []):
+        if id(node) not in ids:
+            continue
+        for tensor in node.input_tensors:
+            source, node_index, tensor_index = tensor._keras_history
+            names.append(f"{source.name}[{node_index}][{tensor_index}]")
+    return ", ".join(names) or "-"
+
+
 def _rows(
-    layers: Sequence[Any], show_trainable: bool, expand_nested: bool, level: int = 0
+    layers: Sequence[Any],
+    show_trainable: bool,
+    expand_nested: bool,
+    level: int = 0,
+    graph: list[Any] | None = None,
 ) -> list[list[str]]:
     rows = []
     prefix = "   " * level + "└ " if level else ""
     for layer in layers:
         row = [
-            f"{prefix}{layer.name} ({type(layer).__name__})",
+            f"{prefix}{layer.name} ({getattr(layer, 'summary_type', type(layer).__name__)})",
             _shape_cell(layer),
             _param_cell(layer),
         ]
+        if graph is not None:
+            row.append(_connections(layer, graph))
         if show_trainable:
             row.append(("Y" if layer.trainable else "N") if layer.weights else "-")
         rows.append(row)
         nested = getattr(layer, "layers", None)
         if expand_nested and nested:
-            rows.extend(_rows(nested, show_trainable, expand_nested, level + 1))
+            rows.extend(_rows(nested, show_trainable, expand_nested, level + 1, graph))
     return rows
 
 
@@ -109,10 +147,14 @@ def summary_text(
 ) -> str:
     """The full summary text (title, table, totals), exactly as Keras 3 prints it off a terminal."""
     terminal = shutil.get_terminal_size().columns
-    default_length = 88
-    positions = list(positions or [0.45, 0.80, 1.0])
+    graph = _graph_nodes(model)
+    default_length = 88 if graph is None else 108
+    positions = list(positions or ([0.45, 0.80, 1.0] if graph is None else [0.3, 0.56, 0.74, 1.0]))
     headers = ["Layer (type)", "Output Shape", "Param #"]
     justify = ["left", "left", "right"]
+    if graph is not None:
+        headers.append("Connected to")
+        justify.append("left")
     if show_trainable:
         default_length += 12
         positions = [p * 0.90 for p in positions] + [1.0]
@@ -120,7 +162,8 @@ def summary_text(
         justify.append("center")
     line_length = line_length or min(default_length, terminal - 4)
     widths = column_widths(positions, line_length)
-    rows = _rows(_layer_range(model.layers, layer_range), show_trainable, expand_nested)
+    shown = model.summary_rows() if hasattr(model, "summary_rows") else model.layers
+    rows = _rows(_layer_range(shown, layer_range), show_trainable, expand_nested, graph=graph)
     table = render_table(headers, rows, widths, justify, line_length, console_width=terminal)
 
     trainable, non_trainable = model.trainable_weights, model.non_trainable_weights

@@ -1,4 +1,4 @@
-"""From ``fit``/``evaluate``/``predict`` arguments to ``ArrayData``/``StreamData`` and their batches.
+"""From ``fit``/``evaluate``/``predict`` arguments to ``ArrayData``/``Stream`` and their batches.
 
 ``data.py`` owns the two data kinds; this module owns the choice between them for the loops'
 arguments (``x``/``y``/``sample_weight``/``class_weight``, ``validation_data``), the errors
@@ -22,13 +22,13 @@ from torch import Tensor
 
 from kseq.training.data import (
     ArrayData,
-    StreamData,
     class_weight_to_sample_weight,
     is_array_data,
     map_structure,
 )
+from kseq.training.streams import Stream, check_stream_args
 
-Data = ArrayData | StreamData
+Data = ArrayData | Stream
 
 
 def adapt(
@@ -39,8 +39,13 @@ def adapt(
     device: torch.device,
     y_float: bool,
     what: str,
+    batch_size: int | None = None,
+    shuffle: Any = False,
 ) -> Data:
     """In-memory data moved to ``device`` once, or a stream; ``what`` names the caller in errors.
+
+    ``batch_size`` is the caller's argument as given (``None`` when omitted): a torch ``Dataset``
+    is batched by it (32 by default), a ``DataLoader`` must not get one.
 
     Example:
         >>> adapt([[1, 2]], None, None, None, torch.device("cpu"), True, "predict").x.shape
@@ -55,24 +60,18 @@ def adapt(
         if class_weight is not None:
             data.sample_weight = _class_weights(data, class_weight, sample_weight)
         return data
-    if y is not None:
-        raise ValueError(
-            f"`y` argument is not supported when using a dataset, generator or DataLoader as `x` in {what}(); "
-            "yield (x, y) batches from it instead."
-        )
-    if sample_weight is not None:
-        raise ValueError(
-            f"`sample_weight` is not supported with a dataset `x` in {what}(); yield (x, y, sample_weight)."
-        )
-    if class_weight is not None:
-        raise ValueError(
-            "`class_weight` is only supported for array data in fit(); use sample weights in your dataset."
-        )
-    return StreamData(x, device, y_float=y_float)
+    check_stream_args(x, y, sample_weight, batch_size, what)
+    return Stream(x, device, y_float, batch_size, shuffle, class_weight)
 
 
-def adapt_validation(validation_data: Any, device: torch.device, y_float: bool) -> Data:
-    """``fit(validation_data=...)``: ``(x, y[, sample_weight])`` arrays, or a stream.
+def adapt_validation(
+    validation_data: Any,
+    device: torch.device,
+    y_float: bool,
+    batch_size: int | None = None,
+) -> Data:
+    """``fit(validation_data=...)``: ``(x, y[, sample_weight])`` arrays, or a stream (a torch
+    ``Dataset`` batched by ``batch_size``, 32 when ``None``).
 
     Example:
         >>> import numpy as np
@@ -90,7 +89,7 @@ def adapt_validation(validation_data: Any, device: torch.device, y_float: bool) 
         raise ValueError(
             "`validation_data` must be (x_val, y_val) or (x_val, y_val, sample_weight_val)."
         )
-    return adapt(validation_data, None, None, None, device, y_float, "fit")
+    return Stream(validation_data, device, y_float, batch_size)
 
 
 def peek(data: Data) -> tuple[Any, Any]:
@@ -162,7 +161,7 @@ class EpochIterator:
 
     def epoch(self) -> Iterator[Any]:
         """The batches of the next epoch."""
-        if isinstance(self.data, StreamData):
+        if isinstance(self.data, Stream):
             return self.data.batches(steps=self.steps)
         if self.steps is None:
             return self.data.batches(self.batch_size, shuffle=self.shuffle, shard="train")
@@ -183,7 +182,7 @@ def batches(
         >>> len(list(batches(d, 2, 2)))
         2
     """
-    if isinstance(data, StreamData):
+    if isinstance(data, Stream):
         return data.batches(steps=steps)
     it = data.batches(batch_size, shuffle=False, shard=shard)
     return it if steps is None else (b for _, b in zip(range(steps), it, strict=False))
@@ -240,6 +239,8 @@ def _class_weights(data: ArrayData, class_weight: dict[int, float], sample_weigh
         raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
     if data.y is None:
         raise ValueError("`class_weight` needs targets `y`.")
+    if not isinstance(data.y, Tensor):
+        raise ValueError("`class_weight` is only supported for Models with a single output.")
     if not isinstance(class_weight, dict):
         raise ValueError(
             f"`class_weight` must be a dict mapping class indices to weights. Received: {class_weight!r}"

@@ -44,15 +44,27 @@ class CompileArgs:
         auto_scale_loss: bool = True,
     ) -> None:
         self.optimizer = optimizers.get(optimizer) if optimizer is not None else None
-        self.loss = _single(loss, "loss")
-        weight = _single(loss_weights, "loss_weights")
+        # Several outputs (a list/dict of more than one entry): kept as given and resolved per
+        # output once the outputs are known (outputs.py).
+        self.multi = {
+            k: v for k, v in (("loss", loss), ("loss_weights", loss_weights), ("metrics", metrics),
+                              ("weighted_metrics", weighted_metrics))
+        }  # fmt: skip
+        multi_loss = any(
+            isinstance(v, (list, tuple, dict)) and len(v) > 1 for v in (loss, loss_weights)
+        )
+        self.loss = loss if multi_loss else _single(loss, "loss")
+        weight = None if multi_loss else _single(loss_weights, "loss_weights")
         self.loss_weight = float(weight) if weight is not None else 1.0
-        self.metric_specs = _as_list(metrics, "metrics")
-        self.weighted_specs = _as_list(weighted_metrics, "weighted_metrics")
+        self.metric_specs = [] if _is_multi(metrics) else _as_list(metrics, "metrics")
+        self.weighted_specs = (
+            [] if _is_multi(weighted_metrics) else _as_list(weighted_metrics, "weighted_metrics")
+        )
         for spec in self.metric_specs + self.weighted_specs:
             _validate_metric_spec(spec)
-        if isinstance(self.loss, str) and self.loss.lower() not in _AUTO_NAMES:
-            losses.get(self.loss)  # unknown names fail at compile time, as in Keras
+        for spec in _leaves(loss):
+            if isinstance(spec, str) and spec.lower() not in _AUTO_NAMES:
+                losses.get(spec)  # unknown names fail at compile time, as in Keras
         self.run_eagerly = run_eagerly
         self.steps_per_execution = max(1, int(steps_per_execution))
         self.jit_compile = jit_compile is True
@@ -75,6 +87,24 @@ class CompileArgs:
         if isinstance(self.loss, str):
             return "sparse" in self.loss.lower()
         return False
+
+
+def _is_multi(value: Any) -> bool:
+    # A per-output structure: a dict of several entries, or a list with a nested entry / several
+    # losses (`metrics=["mae", "mse"]` stays a one-output list of two metrics until resolved).
+    if isinstance(value, dict):
+        return len(value) > 1
+    return isinstance(value, (list, tuple)) and any(
+        isinstance(v, (list, tuple, dict)) or v is None for v in value
+    )
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
 
 
 def _single(value: Any, name: str) -> Any:

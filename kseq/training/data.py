@@ -4,9 +4,8 @@
   them) is converted and moved to the device **once**; each epoch is shuffled with one
   ``torch.randperm`` on that device and batches are gathered there. No ``DataLoader``, no per-batch
   host work.
-* Streams (a ``torch.utils.data.DataLoader``, a map-style ``Dataset``, a ``kseq.utils.PyDataset``,
-  a generator or any iterable of batches) are iterated as given; each batch is moved with
-  ``non_blocking=True`` (pinned memory makes that asynchronous).
+* Streams (a ``torch.utils.data.DataLoader``, a ``Dataset``, a ``kseq.utils.PyDataset``, a
+  generator or any iterable of batches) are ``streams.py``'s.
 
 Example:
     >>> import numpy as np
@@ -17,9 +16,8 @@ Example:
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -165,15 +163,20 @@ class ArrayData:
         """Validate and move array-likes to ``device``; ``y_float=False`` keeps integer targets as
         int64 (sparse class indices)."""
         x_t = map_structure(lambda v: to_tensor(v, "x", device), x)
-        y_t = None if y is None else to_tensor(y, "y", device, keep_int=not y_float)
+        y_t = None if y is None else map_structure(
+            lambda v: to_tensor(v, "y", device, keep_int=not y_float), y
+        )  # fmt: skip
         sw_t = (
             None
             if sample_weight is None
-            else to_tensor(sample_weight, "sample_weight", device, keep_int=False)
-        )
+            else map_structure(
+                lambda v: None if v is None else _squeeze_weight(
+                    to_tensor(v, "sample_weight", device, keep_int=False)
+                ),
+                sample_weight,
+            )
+        )  # fmt: skip
         check_cardinality(x_t, y_t, sw_t)
-        if sw_t is not None and sw_t.ndim > 1 and sw_t.shape[-1] == 1:
-            sw_t = sw_t.reshape(sw_t.shape[0], *sw_t.shape[1:-1])
         return cls(x_t, y_t, sw_t)
 
     def __len__(self) -> int:
@@ -232,9 +235,16 @@ class ArrayData:
             def pick(t: Tensor) -> Tensor:
                 return t.index_select(0, index)
 
-        x = pick(self.x) if isinstance(self.x, Tensor) else map_structure(pick, self.x)
-        y = None if self.y is None else pick(self.y)
-        sw = None if self.sample_weight is None else pick(self.sample_weight)
+        x, y, sw = self.x, self.y, self.sample_weight
+        x = pick(x) if isinstance(x, Tensor) else map_structure(pick, x)
+        y = y if y is None else pick(y) if isinstance(y, Tensor) else map_structure(pick, y)
+        sw = (
+            sw
+            if sw is None
+            else pick(sw)
+            if isinstance(sw, Tensor)
+            else map_structure(_maybe(pick), sw)
+        )
         return x, y, sw
 
     def split(self, validation_split: float) -> tuple[ArrayData, ArrayData]:
@@ -252,13 +262,22 @@ class ArrayData:
         return part(slice(0, at)), part(slice(at, None))
 
 
+def _squeeze_weight(sw: Tensor) -> Tensor:
+    # `(N, 1)` sample weights are per-sample weights `(N,)`, as in Keras.
+    return sw.reshape(sw.shape[0], *sw.shape[1:-1]) if sw.ndim > 1 and sw.shape[-1] == 1 else sw
+
+
+def _maybe(fn: Callable[[Tensor], Tensor]) -> Callable[[Any], Any]:
+    return lambda v: None if v is None else fn(v)
+
+
 def check_cardinality(x: Any, y: Any, sample_weight: Any) -> None:
     """Keras's "Data cardinality is ambiguous" error when x, y and sample_weight lengths differ."""
     sizes = {"x": [int(v.shape[0]) for v in flatten(x)]}
     if y is not None:
-        sizes["y"] = [int(y.shape[0])]
+        sizes["y"] = [int(v.shape[0]) for v in flatten(y)]
     if sample_weight is not None:
-        sizes["sample_weight"] = [int(sample_weight.shape[0])]
+        sizes["sample_weight"] = [int(v.shape[0]) for v in flatten(sample_weight) if v is not None]
     if len({s for ss in sizes.values() for s in ss}) > 1:
         detail = "".join(f"'{k}' sizes: {', '.join(map(str, v))}\n" for k, v in sizes.items())
         raise ValueError(
@@ -285,109 +304,3 @@ def class_weight_to_sample_weight(y: Tensor, class_weight: dict[int, float]) -> 
     for cls, weight in class_weight.items():
         table[int(cls)] = float(weight)
     return table[labels]
-
-
-class StreamData:
-    """Batches from a DataLoader / Dataset / PyDataset / generator / iterable, moved to ``device``.
-
-    Each element must be ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` (a dict with
-    ``"x"``/``"y"``/``"sample_weight"`` keys also works).
-
-    Example:
-        >>> s = StreamData([(np.zeros((2, 3)), np.ones(2))], torch.device("cpu"))
-        >>> [tuple(b[0].shape) for b in s.batches()]
-        [(2, 3)]
-    """
-
-    def __init__(self, data: Any, device: torch.device, y_float: bool = True) -> None:
-        self.data = data
-        self.device = device
-        self.y_float = y_float
-        self._iterator: Iterator[Any] | None = None
-        self._pending: list[Any] = []  # an item peeked from a one-shot iterator, yielded first
-
-    def peek(self) -> Batch:
-        """The first batch, without losing it: ``fit`` builds the model from its shapes."""
-        data = self.data
-        if _is_map_style(data):
-            if len(data) == 0:
-                raise ValueError("The dataset passed to fit()/evaluate()/predict() is empty.")
-            return self._unpack(data[0])
-        if hasattr(data, "__next__"):  # a generator: what we take must be given back
-            if not self._pending:
-                try:
-                    self._pending.append(next(data))
-                except StopIteration as exc:
-                    raise ValueError(
-                        "The generator passed to fit()/evaluate()/predict() is exhausted."
-                    ) from exc
-            return self._unpack(self._pending[0])
-        for item in data:  # re-iterable (a DataLoader, a list): a fresh iterator each epoch anyway
-            return self._unpack(item)
-        raise ValueError("The dataset passed to fit()/evaluate()/predict() is empty.")
-
-    def steps(self) -> int | None:
-        """Batches per epoch, when the source has a length."""
-        try:
-            return len(self.data)
-        except TypeError:
-            return None
-
-    def _unpack(self, item: Any) -> Batch:
-        if isinstance(item, dict) and "x" in item:
-            x, y, sw = item["x"], item.get("y"), item.get("sample_weight")
-        elif isinstance(item, (tuple, list)) and not _is_array_like_list(item):
-            if not 1 <= len(item) <= 3:
-                raise ValueError(
-                    "Data batches must be `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)`; "
-                    f"received a tuple of length {len(item)}."
-                )
-            x, y, sw = (*item, None, None)[:3]
-        else:
-            x, y, sw = item, None, None
-        x = map_structure(lambda v: to_tensor(v, "x", self.device), x)
-        y = None if y is None else to_tensor(y, "y", self.device, keep_int=not self.y_float)
-        sw = None if sw is None else to_tensor(sw, "sample_weight", self.device, keep_int=False)
-        return x, y, sw
-
-    def _source(self) -> Iterable[Any]:
-        data = self.data
-        if _is_map_style(data):
-            if hasattr(data, "on_epoch_begin"):
-                data.on_epoch_begin()
-            return (data[i] for i in range(len(data)))
-        if self._pending:
-            pending, self._pending = self._pending, []
-            return itertools.chain(pending, data)
-        return data
-
-    def batches(self, steps: int | None = None) -> Iterator[Batch]:
-        """One epoch of batches (``steps`` of them when given, continuing an exhausted-free iterator
-        across epochs, as Keras does for generators)."""
-        if steps is None:
-            for item in self._source():
-                yield self._unpack(item)
-            self._end_epoch()
-            return
-        for _ in range(steps):
-            if self._iterator is None:
-                self._iterator = iter(self._source())
-            try:
-                item = next(self._iterator)
-            except StopIteration:
-                self._iterator = None
-                self._end_epoch()
-                return
-            yield self._unpack(item)
-
-    def _end_epoch(self) -> None:
-        if hasattr(self.data, "on_epoch_end"):
-            self.data.on_epoch_end()
-
-
-def _is_map_style(data: Any) -> bool:
-    """A Dataset / PyDataset indexed by batch number (not a list of batches, not a DataLoader)."""
-    return (
-        hasattr(data, "__getitem__") and hasattr(data, "__len__")
-        and not isinstance(data, (list, tuple)) and not hasattr(data, "__next__")
-    )  # fmt: skip

@@ -25,7 +25,8 @@ import torch
 
 from kseq.callbacks.callback_list import CallbackList
 from kseq.callbacks.history import History
-from kseq.training import distributed
+from kseq.layers.modes import default_modes, modes_of, restore_modes
+from kseq.training import checks, distributed
 from kseq.training.adapters import Data, EpochIterator, batches, concat_to_numpy, peek, steps_of
 from kseq.training.data import ArrayData
 from kseq.training.options import FitOptions, check_batch_size, check_verbose
@@ -52,30 +53,46 @@ def fit(trainer: Trainer, options: FitOptions) -> History:
     )
     cbs.append(history)
     _move_history_before_progbar(cbs, history)
-    epoch_logs = _run_epochs(trainer, options, train, val, steps, cbs)
-    if trainer.optimizer is not None and trainer.optimizer.use_ema:
-        trainer.optimizer.finalize_variable_values()
-    cbs.on_train_end(epoch_logs)
-    trainer.model.eval()
+    try:
+        epoch_logs = _run_epochs(trainer, options, train, val, steps, cbs)
+        if trainer.optimizer is not None and trainer.optimizer.use_ema:
+            trainer.optimizer.finalize_variable_values()
+        cbs.on_train_end(epoch_logs)
+    finally:  # every exit (Ctrl-C, a callback's exception) leaves the model in inference mode
+        trainer.end_step_logs()
+        default_modes(trainer.model)  # outside fit, `training=None` is each layer's own default
     return history
 
 
 def _fit_data(trainer: Trainer, options: FitOptions) -> tuple[Data, Data | None]:
     """The training and validation data, with the model built, placed and resolved for them."""
-    train = trainer.adapt(options.x, options.y, options.sample_weight, options.class_weight, "fit")
+    given = options.given_batch_size
+    train = trainer.adapt(
+        options.x, options.y, options.sample_weight, options.class_weight, "fit",
+        batch_size=given, shuffle=options.shuffle,
+    )  # fmt: skip
+    checks.check_not_empty(train, "fit")
     val: Data | None = None
     if options.validation_split:
         if not isinstance(train, ArrayData):
             raise ValueError(
-                "`validation_split` is only supported for Tensors or NumPy arrays; pass `validation_data` instead."
+                "`validation_split` is only supported for Tensors or NumPy arrays. Received: x of "
+                f"type {type(options.x).__name__}. Hold out the validation samples yourself and "
+                "pass them as `validation_data=` (a Dataset, DataLoader or (x_val, y_val))."
             )
         train, val = train.split(options.validation_split)
     if options.validation_data is not None:
-        val = trainer.adapt_validation(options.validation_data)
+        val_batch_size = options.validation_batch_size or given
+        val = trainer.adapt_validation(options.validation_data, val_batch_size)
+        checks.check_not_empty(val, "fit", "validation_data")
     sample_x, sample_y = peek(train)
-    trainer.prepare(sample_x, sample_y, training=True, batch_size=options.batch_size)
-    if val is not None:
-        trainer.check_features(val)
+
+    def check() -> None:
+        if val is not None:
+            trainer.check_features(val)
+        _check_labels(trainer, [train, val], "fit")
+
+    trainer.prepare(sample_x, sample_y, True, options.batch_size, check)
     for data in (train, val):
         trainer.align_targets(data)
     return train, val
@@ -119,6 +136,12 @@ def _run_epochs(
         if model.stop_training:
             break
     return epoch_logs
+
+
+def _check_labels(trainer: Trainer, datas: list[Data | None], what: str) -> None:
+    """Sparse class labels of in-memory data checked against the output, once (``checks.py``)."""
+    targets = [d.y for d in datas if isinstance(d, ArrayData)]
+    checks.check_class_labels(trainer.loss_fn, trainer.output_shape, targets, what)
 
 
 def _epoch_runner(trainer: Trainer, cbs: CallbackList, steps: int | None) -> Any:
@@ -178,11 +201,14 @@ def evaluate(
     """
     if x is None:
         raise ValueError("evaluate() needs data: pass `x` (and `y`).")
-    batch_size = check_batch_size(batch_size)
+    given, batch_size = batch_size, check_batch_size(batch_size)
     verbose = check_verbose(verbose)
-    data = trainer.adapt(x, y, sample_weight, None, "evaluate")
+    data = trainer.adapt(x, y, sample_weight, None, "evaluate", batch_size=given)
+    checks.check_not_empty(data, "evaluate")
     sample_x, sample_y = peek(data)
-    trainer.prepare(sample_x, sample_y, training=False, batch_size=batch_size)
+    trainer.prepare(
+        sample_x, sample_y, False, batch_size, lambda: _check_labels(trainer, [data], "evaluate")
+    )
     cbs = _inference_callbacks(trainer, callbacks, verbose, steps or steps_of(data, batch_size))
     logs = evaluate_loop(trainer, data, batch_size, steps, cbs)
     return logs if return_dict else trainer.ordered_results(logs)
@@ -194,27 +220,29 @@ def evaluate_loop(
     """One pass of ``data`` through the test step, in inference mode; returns the logs
     (``evaluate`` and ``fit``'s validation)."""
     model = trainer.model
-    was_training = model.training
+    was_training = modes_of(model)
     model.eval()
     trainer.reset_metrics()
     model.stop_evaluating = False
     cbs.on_test_begin()
     batch_hooks = cbs.has_batch_hooks("test")
-    test_step = trainer.step_fn("test")
-    with torch.inference_mode():
-        for step, (xb, yb, swb) in enumerate(batches(data, batch_size, steps, shard="eval")):
-            if batch_hooks:
-                cbs.on_test_batch_begin(step)
-            test_step(xb, yb, swb)
-            if batch_hooks:
-                cbs.on_test_batch_end(step, logs_fn=trainer.logs)
-            if model.stop_evaluating:
-                break
-    distributed.all_reduce_metrics(trainer.metrics)
-    logs = trainer.logs()
-    trainer.end_step_logs()  # an overridden test_step's logs end with its loop
-    cbs.on_test_end(logs)
-    model.train(was_training)
+    try:
+        test_step = trainer.step_fn("test")
+        with torch.inference_mode():
+            for step, (xb, yb, swb) in enumerate(batches(data, batch_size, steps, shard="eval")):
+                if batch_hooks:
+                    cbs.on_test_batch_begin(step)
+                test_step(xb, yb, swb)
+                if batch_hooks:
+                    cbs.on_test_batch_end(step, logs_fn=trainer.logs)
+                if model.stop_evaluating:
+                    break
+        distributed.all_reduce_metrics(trainer.metrics)
+        logs = trainer.logs()
+        trainer.end_step_logs()  # an overridden test_step's logs end with its loop
+        cbs.on_test_end(logs)
+    finally:  # every exit restores the caller's mode
+        restore_modes(model, was_training)
     return logs
 
 
@@ -236,32 +264,35 @@ def predict(
         >>> predict(m._trainer, np.ones((5, 2)), batch_size=2, verbose=0).shape
         (5, 3)
     """
-    batch_size = check_batch_size(batch_size)
+    given, batch_size = batch_size, check_batch_size(batch_size)
     verbose = check_verbose(verbose)
-    data = trainer.adapt(x, None, None, None, "predict")
+    data = trainer.adapt(x, None, None, None, "predict", batch_size=given)
+    checks.check_not_empty(data, "predict")
     sample_x, _ = peek(data)
     trainer.build_and_place(sample_x)
     cbs = _inference_callbacks(trainer, callbacks, verbose, steps or steps_of(data, batch_size))
     model = trainer.model
-    was_training = model.training
+    was_training = modes_of(model)
     model.eval()
     model.stop_predicting = False
     cbs.on_predict_begin()
     batch_hooks = cbs.has_batch_hooks("predict")
     predict_step = trainer.step_fn("predict")
     outputs: list[Any] = []
-    with torch.inference_mode():
-        for step, (xb, _, _) in enumerate(batches(data, batch_size, steps)):
-            if batch_hooks:
-                cbs.on_predict_batch_begin(step)
-            out = predict_step(xb)
-            outputs.append(out)
-            if batch_hooks:
-                cbs.on_predict_batch_end(step, logs={"outputs": out})
-            if model.stop_predicting:
-                break
-    cbs.on_predict_end()
-    model.train(was_training)
+    try:
+        with torch.inference_mode():
+            for step, (xb, _, _) in enumerate(batches(data, batch_size, steps)):
+                if batch_hooks:
+                    cbs.on_predict_batch_begin(step)
+                out = predict_step(xb)
+                outputs.append(out)
+                if batch_hooks:
+                    cbs.on_predict_batch_end(step, logs={"outputs": out})
+                if model.stop_predicting:
+                    break
+        cbs.on_predict_end()
+    finally:  # every exit restores the caller's mode
+        restore_modes(model, was_training)
     if not outputs:
         raise ValueError(
             "Unexpected result of `predict_function` (Empty batch_outputs). The dataset is empty."
@@ -327,10 +358,10 @@ def test_on_batch(
     trainer.prepare(data.x, data.y, training=False)
     trainer.reset_metrics()
     model = trainer.model
-    was_training = model.training
+    was_training = modes_of(model)
     model.eval()
     with torch.inference_mode():
         trainer.step_fn("test")(data.x, data.y, data.sample_weight)
-    model.train(was_training)
+    restore_modes(model, was_training)
     logs = trainer.logs()
     return logs if return_dict else trainer.ordered_results(logs)

@@ -19,13 +19,15 @@ from typing import Any
 import numpy as np
 
 from kseq.training import distributed
+from kseq.training.checks import check_epochs
 
 
 @dataclasses.dataclass
 class FitOptions:
     """``Model.fit``'s arguments (same names and defaults as Keras), checked on creation.
 
-    ``batch_size`` becomes an int (32 when omitted) and ``verbose`` 0, 1 or 2 (0 off rank 0).
+    ``batch_size`` becomes an int (32 when omitted; ``given_batch_size`` keeps the argument as
+    passed) and ``verbose`` 0, 1 or 2 (0 off rank 0).
     """
 
     x: Any = None
@@ -44,6 +46,7 @@ class FitOptions:
     validation_steps: int | None = None
     validation_batch_size: int | None = None
     validation_freq: int | Sequence[int] = 1
+    given_batch_size: int | None = dataclasses.field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.x is None:
@@ -54,6 +57,8 @@ class FitOptions:
                 f"`validation_split` must be a float in [0, 1): the fraction of the data held out for "
                 f"validation. Received: validation_split={split!r}"
             )
+        check_epochs(self.epochs)
+        self.given_batch_size = self.batch_size  # None when omitted (a DataLoader batches itself)
         self.batch_size = check_batch_size(self.batch_size)
         self.verbose = check_verbose(self.verbose)
 

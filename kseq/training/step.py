@@ -4,7 +4,8 @@ One ``Steps`` object is built per compiled model once the data's shapes are know
 ``train_step`` is the whole hot path of ``fit`` (and ``train_on_batch``), one path for every
 dtype policy::
 
-    forward -> loss (+ penalties) -> zero_grad -> backward -> optimizer step
+    forward -> loss (+ penalties) -> zero_grad -> backward -> optimizer step (skipped on the
+            device when the loss or a gradient is non-finite, ``finite_guard.py``)
             -> weight constraints -> loss tracker and metric updates (device buffers)
 
 The precision object (``precision.py``) supplies the autocast context, ``backward`` and the
@@ -12,8 +13,17 @@ optimizer step; for float32 it is a no-op. The loss and metric pieces are ``obje
 shared with ``Model.compute_loss``/``compute_metrics``. Nothing here calls ``.item()``,
 ``.cpu()``, ``float(tensor)`` or branches on a tensor value (except float16 loss scaling). When the
 model's last layer ends in sigmoid/softmax and the loss is the matching crossentropy, the loss is
-computed from the logits (``logits fusion``). With ``compile(jit_compile=True)`` the forward +
-loss + metric part runs under ``torch.compile``.
+computed from the logits (``logits fusion``).
+
+With ``compile(jit_compile=True)`` the forward + loss + metric part runs under ``torch.compile``;
+AOTAutograd compiles its backward with it, so the whole step except the optimizer is compiled. The
+optimizer stays eager on purpose: it is already one fused (or foreach) kernel launch, torch refuses
+to trace its fused kernels, and its per-step hyperparameters (Keras's step-dependent epsilon, a
+learning-rate schedule) are host floats that would be guards, i.e. a recompile per step. Nothing
+inside the compiled region reads a Python counter (the loss tracker and ``Mean`` count samples in
+device buffers while compiling), so it compiles once per input signature: once for full batches,
+once more for the last partial batch. Where torch cannot compile the step, it runs eagerly after
+one warning.
 
 Example:
     >>> import torch, kseq
@@ -26,6 +36,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +48,7 @@ from kseq.losses import Loss
 from kseq.metrics import Mean, Metric
 from kseq.optimizers import Optimizer
 from kseq.training.data import batch_size_of, flatten
+from kseq.training.finite_guard import FiniteGuard
 from kseq.training.objective import added_losses, compiled_loss, update_metrics, with_penalties
 from kseq.training.precision import Precision
 
@@ -58,10 +70,46 @@ class LossTracker(Mean):
         """Add one step's ``loss`` for ``weight`` samples: the one place the tracker is updated.
         The step calls it directly (not ``update_state``, which metrics wrap in ``no_grad``)."""
         self.total.add_(loss.detach(), alpha=weight)
-        self._host_count[0] += weight  # folded into `count` when the value is read
+        if torch.compiler.is_compiling():  # in a graph a host counter would be a guard that
+            self.count.add_(weight)  # changes every step (one recompile per step)
+        else:
+            self._host_count[0] += weight  # folded into `count` when the value is read
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         self.add(values, 1.0 if sample_weight is None else float(sample_weight))
+
+
+def compiled(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """``torch.compile(fn)``, falling back to ``fn`` itself, with one warning, when torch cannot
+    compile it (the first call raises): the step is then eager, never half-compiled or wrong.
+
+    Example:
+        >>> double = compiled(lambda t: t * 2)
+        >>> double(torch.ones(2)).tolist()
+        [2.0, 2.0]
+    """
+    graph = torch.compile(fn)
+    chosen: list[Callable[..., Tensor]] = []
+
+    def call(*args: Any) -> Tensor:
+        if chosen:
+            return chosen[0](*args)
+        try:
+            out = graph(*args)
+        except Exception as error:
+            if not type(error).__module__.startswith(("torch._dynamo", "torch._inductor")):
+                raise  # the user's own error (a bad shape, a bad label), not the compiler's
+            warnings.warn(
+                f"`jit_compile=True`: torch.compile could not compile the step ({type(error).__name__}: "
+                f"{error}); running it eagerly instead.",
+                stacklevel=2,
+            )
+            chosen.append(fn)
+            return fn(*args)
+        chosen.append(graph)
+        return out
+
+    return call
 
 
 class Steps:
@@ -101,11 +149,12 @@ class Steps:
             (layer.get_parameter(path), constraint, view)
             for layer in layers for path, constraint, view in layer._weight_constraints
         ]  # fmt: skip
+        self._guard: FiniteGuard | None = None  # built with the optimizer, on the first step
         self._forward_loss_train = self._make_forward_loss(training=True)
         self._forward_loss_test = self._make_forward_loss(training=False)
         if jit_compile:
-            self._forward_loss_train = torch.compile(self._forward_loss_train)
-            self._forward_loss_test = torch.compile(self._forward_loss_test)
+            self._forward_loss_train = compiled(self._forward_loss_train)
+            self._forward_loss_test = compiled(self._forward_loss_test)
 
     # ------------------------------------------------------------------ fusion
     def _fusion(self) -> tuple[Loss | None, Callable[[Tensor], Tensor] | None]:
@@ -176,7 +225,14 @@ class Steps:
             return
         optimizer.zero_grad()
         precision.backward(optimizer.scale_loss(loss))
-        if precision.step(optimizer) and self._constraints:
+        if precision.loss_scale is None:  # float16 loss scaling does its own skipping
+            if self._guard is None:
+                self._guard = FiniteGuard(optimizer)
+            self._guard.step(optimizer, loss)
+            applied = True
+        else:
+            applied = precision.step(optimizer)
+        if applied and self._constraints:
             self._apply_constraints()
 
     def test_step(self, x: Any, y: Any, sample_weight: Any) -> None:

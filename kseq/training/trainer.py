@@ -32,7 +32,16 @@ from kseq import config, mixed_precision
 from kseq.callbacks.history import History
 from kseq.losses.loss import Loss
 from kseq.metrics.metric import Metric
-from kseq.training import adapters, compile_utils, custom_step, distributed, loops, objective
+from kseq.training import (
+    adapters,
+    compile_utils,
+    custom_step,
+    distributed,
+    loops,
+    objective,
+    outputs,
+    structures,
+)
 from kseq.training.adapters import Data
 from kseq.training.compile_args import CompileArgs
 from kseq.training.data import ArrayData
@@ -73,6 +82,10 @@ class Trainer:
         self.compiled_metrics: list[Metric] = []
         self.compiled_weighted_metrics: list[Metric] = []
         self.steps: Steps | None = None
+        # Keras's `compile_metrics` (model.metrics[1]) and, for several outputs, their plan.
+        has_metrics = args.multi.get("metrics") is not None or args.multi.get("weighted_metrics")
+        self.compile_metrics = outputs.CompileMetrics() if has_metrics else None
+        self.plan: outputs.OutputPlan | None = None
         self.output_shape: tuple[int | None, ...] | None = None
         self._device: torch.device | None = None
         self._ddp: torch.nn.Module | None = None  # DistributedDataParallel wrapper under torchrun
@@ -82,8 +95,14 @@ class Trainer:
     # ================================================================ state
     @property
     def metrics(self) -> list[Metric]:
-        """Keras's ``model.metrics``: the loss tracker, then the compiled metrics."""
-        return [self.loss_tracker, *self.compiled_metrics, *self.compiled_weighted_metrics]
+        """Keras's ``model.metrics``: the loss tracker, ``compile_metrics`` (holding the compiled
+        metrics in its ``.metrics``), then each output's loss tracker (several outputs)."""
+        found: list[Metric] = [self.loss_tracker]
+        if self.compile_metrics is not None:
+            found.append(self.compile_metrics)
+        if self.plan is not None:
+            found.extend(self.plan.loss_trackers)
+        return found
 
     def device(self) -> torch.device:
         """The device the model trains on: where the user put it, else the default device."""
@@ -96,9 +115,15 @@ class Trainer:
 
     # ============================================================ preparing
     def prepare(
-        self, x_sample: Any, y_sample: Any, training: bool, batch_size: int | None = None
+        self,
+        x_sample: Any,
+        y_sample: Any,
+        training: bool,
+        batch_size: int | None = None,
+        check: Callable[[], None] | None = None,
     ) -> None:
-        """Build, place and resolve everything for data shaped like ``x_sample``/``y_sample``."""
+        """Build, place and resolve everything for data shaped like ``x_sample``/``y_sample``;
+        ``check`` runs once the loss is resolved, before the optimizer creates its state."""
         model = self.model
         x_shape = self.build_and_place(x_sample)
         if training and distributed.is_distributed() and self._ddp is None:
@@ -109,19 +134,32 @@ class Trainer:
         if self.steps is None or (
             y_sample is not None and self.loss_fn is None and self.loss is not None
         ):
-            y_shape = None if y_sample is None else tuple(y_sample.shape)
-            resolve = custom_step.resolve if custom else Trainer.resolve
-            resolve(self, x_shape, y_shape, batch_size)
+            y_shape = None if y_sample is None else adapters.batch_shapes(y_sample)
+            if custom:
+                custom_step.resolve(self, x_shape, y_shape, batch_size)
+            else:
+                self.resolve(x_shape, y_shape, batch_size, x_sample=x_sample)
+        if check is not None:
+            check()
         if training and self.optimizer is not None and not self.optimizer.built and not custom:
             self.build_optimizer()  # an overridden train_step builds it with optimizer.apply()
 
     def resolve(
-        self, x_shape: Any, y_shape: tuple[int, ...] | None, batch_size: int | None = None
+        self,
+        x_shape: Any,
+        y_shape: Any,
+        batch_size: int | None = None,
+        x_sample: Any = None,
     ) -> None:
         """Resolve the compiled loss and metrics for these data shapes and build the step."""
-        out_shape = self.model.compute_output_shape(adapters.with_none_batch(x_shape))
-        if isinstance(out_shape, list):
-            raise NotImplementedError("kseq's compile()/fit() supports single-output models.")
+        if x_sample is None or isinstance(x_shape, tuple):
+            out_shape = self.model.compute_output_shape(adapters.with_none_batch(x_shape))
+            if structures.is_multi(out_shape) and x_sample is not None:
+                out_shape = structures.output_shapes(self.model, x_sample)
+        else:
+            out_shape = structures.output_shapes(self.model, x_sample)
+        if structures.is_multi(out_shape) or isinstance(y_shape, (list, dict)):
+            return self._resolve_outputs(out_shape, y_shape)
         out_shape = (y_shape[0] if y_shape else 1, *out_shape[1:])
         self.output_shape = out_shape
         if y_shape is not None and self.loss is not None:
@@ -133,6 +171,36 @@ class Trainer:
             compile_utils.check_target_shape(self.loss_fn, y_shape, out_shape, sizes)
         if y_shape is not None:
             self._resolve_metrics(y_shape, out_shape)
+        self._build_steps()
+
+    def _resolve_outputs(self, out_shape: Any, y_shape: Any) -> None:
+        """Several outputs: resolve each one's loss and metrics (``outputs.py``)."""
+        if not structures.is_multi(out_shape):
+            out_shape = [out_shape]
+        out = outputs.output_names(self.model, out_shape)
+        rows = None if y_shape is None else outputs.flat(y_shape, out, "y")
+        batch = rows[0][0] if rows else 1
+        fill = {k: (batch, *s[1:]) for k, s in out_shape.items()} if isinstance(out_shape, dict) \
+            else [(batch, *s[1:]) for s in out_shape]  # fmt: skip
+        multi = self.compile_args.multi
+        self.plan = outputs.OutputPlan.resolve(
+            self.model, multi.get("loss"), multi.get("loss_weights"), multi.get("metrics"),
+            multi.get("weighted_metrics"), y_shape, fill,
+        )  # fmt: skip
+        self.output_shape = None
+        device = self._device or torch.device("cpu")
+        for m in [*self.plan.all_metrics, *self.plan.loss_trackers]:
+            m.to(device)
+        if self.compile_metrics is not None:
+            self.compile_metrics = self.plan.compile_metrics
+        has_loss = any(fn is not None for fn in self.plan.losses)
+        self.loss_fn = outputs.PlanLoss(self.plan) if has_loss else None  # type: ignore[assignment]
+        self.loss_weight = 1.0
+        updater = [outputs.PlanMetrics(self.plan)] if self.plan.all_metrics else []
+        self.compiled_metrics, self.compiled_weighted_metrics = updater, []  # type: ignore[assignment]
+        self._build_steps()
+
+    def _build_steps(self) -> None:
         precision = for_policy(mixed_precision.global_policy(), self._device or torch.device("cpu"))
         self.steps = Steps(
             self.model,
@@ -161,6 +229,9 @@ class Trainer:
         device = self._device or torch.device("cpu")
         for m in self.compiled_metrics + self.compiled_weighted_metrics:
             m.to(device)
+        if self.compile_metrics is not None:
+            entries = self.compiled_metrics + self.compiled_weighted_metrics
+            self.compile_metrics.set_entries([(m.name, m) for m in entries], self.compute_metrics)
 
     def build_optimizer(self) -> None:
         """Create the optimizer's state for the model's trainable weights (warns when none)."""
@@ -197,7 +268,8 @@ class Trainer:
         """The fused step, resolved for this batch and with its optimizer built (a custom
         ``train_step`` calling ``super().train_step`` reaches the fused step this way)."""
         if self.steps is None or (y is not None and self.loss_fn is None):
-            self.resolve(adapters.batch_shapes(x), None if y is None else tuple(y.shape))
+            y_shape = None if y is None else adapters.batch_shapes(y)
+            self.resolve(adapters.batch_shapes(x), y_shape, x_sample=x)
         if training and self.optimizer is not None and not self.optimizer.built:
             self.build_optimizer()
         assert self.steps is not None
@@ -206,19 +278,24 @@ class Trainer:
     # ================================================================= data
     def adapt(
         self, x: Any, y: Any = None, sample_weight: Any = None, class_weight: Any = None,
-        what: str = "fit",
+        what: str = "fit", batch_size: int | None = None, shuffle: Any = False,
     ) -> Data:  # fmt: skip
         """The loops' data for these arguments, on the training device (``adapters.adapt``)."""
         sparse = self.compile_args.targets_are_indices()
-        return adapters.adapt(x, y, sample_weight, class_weight, self.device(), not sparse, what)
+        device = self.device()
+        return adapters.adapt(
+            x, y, sample_weight, class_weight, device, not sparse, what, batch_size, shuffle
+        )
 
-    def adapt_validation(self, validation_data: Any) -> Data:
+    def adapt_validation(self, validation_data: Any, batch_size: int | None = None) -> Data:
         """``fit``'s ``validation_data`` as loop data."""
         sparse = self.compile_args.targets_are_indices()
-        return adapters.adapt_validation(validation_data, self.device(), not sparse)
+        return adapters.adapt_validation(validation_data, self.device(), not sparse, batch_size)
 
     def align_targets(self, data: Data | None) -> None:
         """Give ``(N,)`` targets of an ``(N, 1)``-output model their trailing axis once."""
+        if self.plan is not None:
+            return  # several outputs: each loss reconciles its target's rank
         sparse = self.compile_args.targets_are_indices()
         adapters.align_targets(data, self.output_shape, sparse)
 
@@ -306,7 +383,11 @@ class Trainer:
     def ordered_results(self, logs: dict[str, float]) -> Any:
         """``evaluate``'s list: values in ``metrics`` order, then the others by name (a scalar
         when there is one)."""
-        names = [m.name for m in self.metrics]
+        names = [
+            sub.name
+            for m in self.metrics
+            for sub in (m.metrics if m is self.compile_metrics else [m])
+        ]  # Keras's _flatten_metrics_in_order
         results = [logs[n] for n in names if n in logs] + [
             logs[k] for k in sorted(logs) if k not in names
         ]

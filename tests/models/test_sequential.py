@@ -121,8 +121,8 @@ def test_duplicate_names_and_non_layers_are_refused() -> None:
     model = Sequential([layers.Dense(2, name="a")])
     with pytest.raises(ValueError, match="unique names. Name 'a' is already"):
         model.add(layers.Dense(2, name="a"))
-    with pytest.raises(ValueError, match="Only instances of `keras.Layer`.*wrap it"):
-        model.add(nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="Only instances of `keras.Layer`.*Received: 'abc'"):
+        model.add("abc")
     with pytest.raises(ValueError, match="already been configured"):
         Sequential([kseq.Input(shape=(2,)), kseq.Input(shape=(3,))])
 

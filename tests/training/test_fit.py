@@ -162,7 +162,7 @@ def test_evaluate_return_types_follow_keras() -> None:
     model = classifier()
     assert isinstance(model.evaluate(x, y, verbose=0), list)
     assert set(model.evaluate(x, y, verbose=0, return_dict=True)) == {"loss", "accuracy"}
-    assert model.metrics_names == ["loss", "accuracy"]
+    assert model.metrics_names == ["loss", "compile_metrics"]  # as Keras 3
     loss_only = classifier(metrics=None)
     assert isinstance(loss_only.evaluate(x, y, verbose=0), float)
 
@@ -264,12 +264,12 @@ def test_accuracy_resolves_by_loss_and_shapes() -> None:
     model.compile(loss="sparse_categorical_crossentropy", metrics=["acc"])
     model.fit(x, np.arange(30) % 3, verbose=0)
     assert (
-        type(model.metrics[1]).__name__ == "SparseCategoricalAccuracy"
-        and model.metrics[1].name == "acc"
+        type(model.metrics[1].metrics[0]).__name__ == "SparseCategoricalAccuracy"
+        and model.metrics[1].metrics[0].name == "acc"
     )
     model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, kseq.utils.to_categorical(np.arange(30) % 3), verbose=0)
-    assert type(model.metrics[1]).__name__ == "CategoricalAccuracy"
+    assert type(model.metrics[1].metrics[0]).__name__ == "CategoricalAccuracy"
 
 
 def test_verbose_modes_print_keras_text(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,147 @@
+"""Symbolic tensors and the call history of a graph: :class:`KerasTensor` and :class:`Node`.
+
+A :class:`KerasTensor` is what ``kseq.Input`` returns and what a layer called on symbolic tensors
+returns: a shape (batch dim included, ``None`` when unknown), a dtype name and its Keras history
+``(layer, node_index, tensor_index)``. A :class:`Node` records one such call: the layer, the
+inbound tensors (in the structure the layer was called with), the other call arguments and the
+output tensors. ``layer._inbound_nodes`` lists a layer's nodes in call order, as in Keras, so a
+graph can be traced back from its outputs (``kseq.models.functional``).
+
+Example:
+    >>> from kseq.layers import Input, Dense
+    >>> x = Input(shape=(3,), name="features")
+    >>> y = Dense(2, name="head")(x)
+    >>> layer, node_index, tensor_index = y._keras_history
+    >>> layer.name, node_index, tensor_index, y.shape
+    ('head', 0, 0, (None, 2))
+    >>> layer._inbound_nodes[0].input_tensors[0] is x
+    True
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from kseq.core.shapes import Shape
+
+if TYPE_CHECKING:
+    from kseq.layers.layer import Layer
+
+__all__ = ["KerasHistory", "KerasTensor", "Node", "flatten_tensors"]
+
+
+class KerasHistory(NamedTuple):
+    """Where a symbolic tensor comes from: ``(layer, node_index, tensor_index)``."""
+
+    operation: Any
+    node_index: int
+    tensor_index: int
+
+
+class KerasTensor:
+    """A symbolic tensor: a shape (batch dim included), a dtype name and the call that made it.
+
+    Example:
+        >>> from kseq.layers import Input
+        >>> t = Input(shape=(3,), batch_size=8)
+        >>> t.shape, t.ndim, t.dtype
+        ((8, 3), 2, 'float32')
+    """
+
+    def __init__(
+        self,
+        shape: Shape,
+        dtype: str,
+        layer: Layer | None = None,
+        node_index: int = 0,
+        tensor_index: int = 0,
+        name: str | None = None,
+    ) -> None:
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.name = name or (layer.name if layer is not None else "keras_tensor")
+        self._keras_history = KerasHistory(layer, node_index, tensor_index)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("A KerasTensor is symbolic and cannot be called.")
+
+    def numpy(self) -> Any:
+        raise ValueError(
+            "A KerasTensor is symbolic: it has no value. Build a `Model(inputs, outputs)` and call "
+            "it on data, or use `model.predict(x)`."
+        )
+
+
+def flatten_tensors(structure: Any) -> list[Any]:
+    """The leaves of a tensor structure (a tensor, or a list / tuple / dict of them), in order.
+
+    Example:
+        >>> flatten_tensors({"b": 2, "a": [1, (3,)]})
+        [1, 3, 2]
+    """
+    if isinstance(structure, dict):
+        return [leaf for key in sorted(structure) for leaf in flatten_tensors(structure[key])]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in flatten_tensors(item)]
+    return [structure]
+
+
+class Node:
+    """One call of ``layer`` on symbolic tensors (Keras's ``Node``).
+
+    Args:
+        layer: The layer that was called.
+        call_inputs: The first call argument as given (a tensor, a list or a dict of tensors).
+        call_kwargs: The other keyword arguments (no tensors), e.g. ``{"training": False}``.
+        outputs: The output tensors, flat.
+        is_input: Whether this is an ``InputLayer``'s own node (no inbound tensors).
+
+    Example:
+        >>> from kseq.layers import Input
+        >>> x = Input(shape=(2,))
+        >>> node = x._keras_history.operation._inbound_nodes[0]
+        >>> node.is_input, node.outputs[0] is x
+        (True, True)
+    """
+
+    def __init__(
+        self,
+        layer: Layer,
+        call_inputs: Any = None,
+        call_kwargs: dict[str, Any] | None = None,
+        outputs: list[KerasTensor] | None = None,
+        is_input: bool = False,
+    ) -> None:
+        self.operation = layer
+        self.call_inputs = call_inputs
+        self.call_kwargs = dict(call_kwargs or {})
+        self.outputs: list[KerasTensor] = list(outputs or [])
+        self.output_structure: Any = None
+        self.is_input = is_input
+        self.input_tensors: list[KerasTensor] = (
+            [] if is_input else [t for t in flatten_tensors(call_inputs)]
+        )
+
+    @property
+    def layer(self) -> Layer:
+        return self.operation
+
+    @property
+    def parent_nodes(self) -> list[Node]:
+        """The nodes that made this node's input tensors."""
+        parents = []
+        for tensor in self.input_tensors:
+            layer, node_index, _ = tensor._keras_history
+            if layer is not None:
+                parents.append(layer._inbound_nodes[node_index])
+        return parents
+
+    def __repr__(self) -> str:
+        return f"<Node layer={self.operation.name!r} inputs={len(self.input_tensors)}>"
