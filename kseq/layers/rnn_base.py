@@ -250,7 +250,7 @@ class BaseRNN(Layer):
         return [*specs, bias]
 
     def _keras_variable_prefix(self) -> str:
-        return f"{self.name}/{to_snake_case(self._keras_cell_class)}"
+        return f"{self._kseq_path_scope}{self.name}/{to_snake_case(self._keras_cell_class)}"
 
     # Keras keeps a recurrent layer's variables in its cell (``lstm/lstm_cell/kernel``).
     _keras_cell_class: ClassVar[str] = "SimpleRNNCell"

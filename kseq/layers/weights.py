@@ -1,12 +1,16 @@
 """The Keras-weights face of a layer: ``add_weight``, ``weights``/``trainable_weights``,
 ``trainable``, ``count_params`` and ``get_weights``/``set_weights`` in Keras layout.
 
-:class:`LayerWeights` is the ``nn.Module`` that :class:`kseq.layers.Layer` builds on. Its weights are
-the module's own torch tensors (parameters, then persistent buffers) read fresh on each access, so
-``weights`` is a thin view of the torch face: the same ``nn.Parameter`` objects, nothing cached.
-They carry Keras's variable API because they are :class:`kseq.Variable` instances, either created so
-(``add_weight``) or given that API once when their layer finishes its build
-(``kseq.layers.build``), never while reading ``weights``.
+:class:`LayerWeights` is the ``nn.Module`` that :class:`kseq.layers.Layer` builds on. A layer has
+two faces over one set of torch tensors: ``parameters()``/``state_dict()`` are torch's (torch
+layout, torch names), ``weights``/``variables``/``trainable_weights`` and the named attributes
+(``kernel``, ``moving_mean``...) are Keras's: :class:`kseq.Variable` items in Keras layout, with
+Keras's names, paths and order, built from the layer's :class:`~kseq.layers.weight_views.KerasWeight`
+specs only when read (see :mod:`kseq.layers.weight_views`); ``fit`` trains the torch face and never
+builds them. Weights whose torch layout already is Keras's are the ``nn.Parameter`` objects
+themselves, which carry Keras's variable API because they are :class:`kseq.Variable` instances,
+either created so (``add_weight``) or given that API once when their layer finishes its build
+(``kseq.layers.build``).
 
 A weight made by ``add_weight`` is registered at once under its Keras name, so a weight kept in a
 list is tracked, and ``self.kernel`` finds a weight that was never assigned. ``self.w =
@@ -22,7 +26,9 @@ Example:
     >>> from kseq.layers import Dense
     >>> layer = Dense(2); layer.build((None, 3))
     >>> [tuple(w.shape) for w in layer.weights], [a.shape for a in layer.get_weights()]
-    ([(2, 3), (2,)], [(3, 2), (2,)])
+    ([(3, 2), (2,)], [(3, 2), (2,)])
+    >>> [tuple(p.shape) for p in layer.parameters()]  # the torch face
+    [(2, 3), (2,)]
 """
 
 from __future__ import annotations
@@ -241,9 +247,22 @@ class LayerWeights(nn.Module):
             specs.append(KerasWeight(name, (path,)))
         return specs
 
+    # The names of the wrappers that own this layer, as Keras's variable paths show them
+    # (``"bidirectional/"`` for a ``Bidirectional``'s ``forward_lstm``); see ``_scope_sublayer``.
+    _kseq_path_scope: str = ""
+
     def _keras_variable_prefix(self) -> str:
         """Where Keras puts this layer's variables (``"lstm/lstm_cell"`` for recurrent layers)."""
-        return self.name
+        return self._kseq_path_scope + self.name
+
+    def _scope_sublayer(self, layer: LayerWeights) -> None:
+        """Put ``layer``'s variable paths (and its sublayers') under this layer's name, as Keras
+        does for the layers a wrapper builds (``bidirectional/forward_lstm/lstm_cell/kernel``)."""
+        for module in layer.modules():
+            if isinstance(module, LayerWeights):
+                module._kseq_path_scope = f"{self._kseq_path_scope}{self.name}/" + (
+                    module._kseq_path_scope
+                )
 
     def _own_keras_variables(self) -> list[Variable]:
         return keras_variables(self, self._keras_weight_specs(), self._keras_variable_prefix())
