@@ -270,9 +270,10 @@ class LayerWeights(nn.Module):
     def _keras_weight(self, name: str) -> Variable:
         """The own Keras weight called ``name`` (``layer.kernel`` and friends)."""
         specs = [s for s in self._keras_weight_specs() if s.name == name]
-        if not specs:
+        found = keras_variables(self, specs, self._keras_variable_prefix()) if specs else []
+        if not found:  # no such weight, or not created yet (an unbuilt layer)
             raise AttributeError(f"Layer '{self.name}' has no weight '{name}'.")
-        return keras_variables(self, specs, self._keras_variable_prefix())[0]
+        return found[0]
 
     def _sublayers(self) -> list[LayerWeights]:
         """Direct child Layers, in registration order (through non-Layer containers too)."""
