@@ -18,7 +18,8 @@ subclass docstrings list them); both paths implement Keras's semantics exactly:
 
 Weights live in torch layout inside the torch module; ``get_weights``/``set_weights`` convert to and
 from Keras's ``[kernel (in, G*units), recurrent_kernel (units, G*units), bias]`` in one place
-(:mod:`kseq.layers.rnn_weights`). The per-timestep fallback is :mod:`kseq.layers.rnn_loop`.
+(:mod:`kseq.layers.rnn_weights`), and ``weights``/``kernel``/... are Keras-layout variables over them
+(:mod:`kseq.layers.weight_views`, paths ``<name>/<cell>/kernel`` as Keras's). The per-timestep fallback is :mod:`kseq.layers.rnn_loop`.
 
 Example:
     >>> import torch
