@@ -51,6 +51,18 @@ def layer_cases(layers: Any) -> list[tuple[str, Callable[[], Any], tuple[int, ..
         ("BatchNormalization", lambda: layers.BatchNormalization(name="n"), (2, 4)),
         ("LayerNormalization", lambda: layers.LayerNormalization(name="n"), (2, 4)),
         ("ConvLSTM2D", lambda: layers.ConvLSTM2D(4, 3, name="r"), (2, 3, 6, 6, 2)),
+        ("Conv3D", lambda: layers.Conv3D(2, 2, name="c"), (1, 4, 4, 4, 2)),
+        ("Conv1DTranspose", lambda: layers.Conv1DTranspose(2, 3, name="c"), (1, 5, 2)),
+        ("SeparableConv1D", lambda: layers.SeparableConv1D(3, 3, name="c"), (1, 6, 2)),
+        ("Conv2D_groups", lambda: layers.Conv2D(4, 3, groups=2, name="c"), (1, 5, 5, 4)),
+        ("Dense_no_bias", lambda: layers.Dense(3, use_bias=False, name="d"), (2, 4)),
+        ("LSTM_no_bias", lambda: layers.LSTM(3, use_bias=False, name="r"), (1, 4, 2)),
+        ("Bidirectional_GRU", lambda: layers.Bidirectional(layers.GRU(3), name="b"), (1, 4, 2)),
+        ("TimeDistributed_Conv2D", lambda: layers.TimeDistributed(layers.Conv2D(2, 2, name="c"), name="t"), (1, 2, 4, 4, 1)),
+        ("BatchNormalization_renorm", lambda: layers.BatchNormalization(renorm=True, name="n"), (2, 4)),
+        ("GroupNormalization", lambda: layers.GroupNormalization(2, name="g"), (2, 4)),
+        ("PReLU", lambda: layers.PReLU(name="p"), (2, 4)),
+        ("Normalization", lambda: layers.Normalization(name="n"), (2, 3)),
     ]  # fmt: skip
 
 
@@ -121,11 +133,10 @@ def test_weights_values_equal_keras_and_get_weights(keras: Any, case: str) -> No
 @pytest.mark.parametrize("case", CASE_IDS)
 def test_frozen_layer_lists_equal_keras(keras: Any, case: str) -> None:
     k_layer, q_layer, _ = both(keras, case)
-    k_layer.trainable = q_layer.trainable = False
-    for attr in ATTRS:
-        ours = [(v.name, tuple(v.shape)) for v in getattr(q_layer, attr)]
-        theirs = [(n, s) for n, _, s, _ in describe(getattr(k_layer, attr))]
-        assert ours == theirs, attr
+    for trainable in (False, True):  # freezing, then unfreezing (statistics stay non-trainable)
+        k_layer.trainable = q_layer.trainable = trainable
+        for attr in ATTRS:
+            assert describe(getattr(q_layer, attr)) == describe(getattr(k_layer, attr)), attr
 
 
 @pytest.mark.keras

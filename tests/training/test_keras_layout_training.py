@@ -237,3 +237,34 @@ def test_guide_step_through_keras_layout_weights_matches_keras(keras: Any, optim
     for mine, theirs in zip(kseq_model.weights, keras_model.weights, strict=True):
         assert (mine.name, tuple(mine.shape)) == (theirs.name, tuple(theirs.shape))
         np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_apply_gradients_with_keras_layout_copies_of_the_grads() -> None:
+    """A hand-written loop (Keras's "training loop from scratch", torch version) whose gradients
+    are new Keras-layout tensors, not views of ``.grad``: mapped back into torch layout."""
+    start = copy.deepcopy(kseq.Sequential(conv_lstm_layers()).state_dict())
+    x, y = data(32)
+    results = []
+    for keras_face in (True, False):
+        model = kseq.Sequential(conv_lstm_layers())
+        model.load_state_dict(start)
+        optimizer = kseq.optimizers.SGD(learning_rate=0.1, momentum=0.5)
+        for step in range(3):
+            batch = slice(step * 8, step * 8 + 8)
+            loss = torch.nn.functional.mse_loss(
+                model(x[batch], training=True), torch.as_tensor(y[batch])
+            )
+            model.zero_grad()
+            loss.backward()
+            if keras_face:
+                variables = model.trainable_weights
+                grads = [v.value.grad.clone() * 1.0 for v in variables]  # fresh tensors
+            else:
+                variables = model._torch_trainable_weights()
+                grads = [p.grad for p in variables]
+            with torch.no_grad():
+                optimizer.apply_gradients(zip(grads, variables, strict=True))
+        results.append(model.state_dict())
+    for key, value in results[0].items():
+        torch.testing.assert_close(value, results[1][key], rtol=1e-6, atol=1e-7, msg=key)
+    assert not torch.equal(results[0]["0.conv.weight"], start["0.conv.weight"])
