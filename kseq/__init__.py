@@ -36,6 +36,7 @@ from kseq.layers import Input as Input
 from kseq.layers import InputLayer as InputLayer
 from kseq.layers import InputSpec as InputSpec
 from kseq.layers import Layer as Layer
+from kseq.layers.node import KerasTensor as KerasTensor
 from kseq.losses import Loss as Loss
 from kseq.metrics import Metric as Metric
 from kseq.mixed_precision import DTypePolicy as DTypePolicy

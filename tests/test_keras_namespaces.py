@@ -34,7 +34,6 @@ ALLOWED: dict[str, dict[str, str]] = {
     "": {
         "FloatDTypePolicy": "deprecated quantization-era subclass; DTypePolicy is exported",
         "Function": FUNCTIONAL,
-        "KerasTensor": FUNCTIONAL,
         "Operation": FUNCTIONAL,
         "Quantizer": "not ported: quantization (README: Where it differs)",
         "RematScope": NOT_PORTED + ": rematerialization (use torch.utils.checkpoint)",
@@ -149,16 +148,10 @@ ALLOWED: dict[str, dict[str, str]] = {
         "bounding_boxes": NOT_PORTED + ": bounding-box utilities",
         "legacy": "Keras 2 legacy utilities",
         "get_file": NOT_PORTED + ": downloads",
-        "get_source_inputs": FUNCTIONAL,
-        "is_keras_tensor": FUNCTIONAL,
         "model_to_dot": NOT_PORTED + ": pydot model graphs",
         "plot_model": NOT_PORTED + ": pydot model graphs",
         **dict.fromkeys(
             [
-                "array_to_img",
-                "img_to_array",
-                "load_img",
-                "save_img",
                 "audio_dataset_from_directory",
             ],
             TORCH_DATA,
@@ -212,12 +205,6 @@ ALLOWED: dict[str, dict[str, str]] = {
         "max_steps_per_epoch": TRAINER,
         "set_max_steps_per_epoch": TRAINER,
     },
-    "preprocessing": {
-        "image": TORCH_DATA,
-        "image_dataset_from_directory": TORCH_DATA,
-        "text_dataset_from_directory": TORCH_DATA,
-        "timeseries_dataset_from_array": TORCH_DATA,
-    },
 }
 # The op-level submodules list the same ops as kseq.ops (same reason).
 ALLOWED["ops.nn"] = {
@@ -241,7 +228,7 @@ NAMESPACES = [
     "", "activations", "initializers", "regularizers", "constraints", "losses", "metrics",
     "optimizers", "optimizers.schedules", "callbacks", "layers", "models", "utils", "ops", "ops.nn",
     "ops.linalg", "random", "backend", "saving", "mixed_precision", "config", "preprocessing",
-    "preprocessing.sequence",
+    "preprocessing.image", "preprocessing.sequence",
 ]  # fmt: skip
 
 

@@ -45,6 +45,7 @@ from torch import Tensor
 
 from kseq import activations
 from kseq.layers.layer import Layer
+from kseq.layers.shape_probe import merge_shapes, shapes_of, zeros_of_shape
 from kseq.registry.object_registration import get_registered_name, get_registered_object
 from kseq.registry.serialization import in_safe_mode
 
@@ -141,7 +142,10 @@ class Lambda(Layer):
 
     def _infer_output_shape(self, input_shape: Any) -> Any:
         runs = [self._dummy_output_shape(input_shape, fill) for fill in (2, 3)]
-        return _merge_shapes(*runs)
+        try:
+            return merge_shapes(*runs)
+        except ValueError:
+            raise NotImplementedError(_INFER_ERROR) from None
 
     def _dummy_output_shape(self, input_shape: Any, fill: int) -> Any:
         dtype = self.dtype_policy.torch_compute_dtype
@@ -150,8 +154,8 @@ class Lambda(Layer):
             try:
                 with torch.no_grad(), warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    dummy = _dummy_like(input_shape, fill, dtype, device)
-                    return _shapes_of(self.call(dummy, training=False))
+                    dummy = zeros_of_shape(input_shape, fill, dtype, device)
+                    return shapes_of(self.call(dummy, training=False))
             except Exception as exc:
                 last_error = exc
         raise NotImplementedError(_INFER_ERROR) from last_error
@@ -235,27 +239,6 @@ def _parameter_names(fn: Callable[..., Any]) -> set[str]:
         return set(inspect.signature(fn).parameters)
     except (TypeError, ValueError):  # some builtins have no signature
         return set()
-
-
-def _dummy_like(shape: Any, fill: int, dtype: torch.dtype, device: str) -> Any:
-    if isinstance(shape, list):
-        return [_dummy_like(s, fill, dtype, device) for s in shape]
-    return torch.zeros(tuple(fill if d is None else d for d in shape), dtype=dtype, device=device)
-
-
-def _shapes_of(output: Any) -> Any:
-    if isinstance(output, (list, tuple)):
-        return [_shapes_of(o) for o in output]
-    return tuple(output.shape)
-
-
-def _merge_shapes(a: Any, b: Any) -> Any:
-    """Axes equal in both runs are known; axes that followed the dummy size are ``None``."""
-    if isinstance(a, list):
-        return [_merge_shapes(x, y) for x, y in zip(a, b, strict=True)]
-    if len(a) != len(b):
-        raise NotImplementedError(_INFER_ERROR)
-    return tuple(x if x == y else None for x, y in zip(a, b, strict=True))
 
 
 def _dump_lambda(fn: types.FunctionType) -> dict[str, Any]:

@@ -27,7 +27,14 @@ from kseq.core.shapes import Shape
 if TYPE_CHECKING:
     from kseq.layers.layer import Layer
 
-__all__ = ["KerasHistory", "KerasTensor", "Node", "flatten_tensors"]
+__all__ = [
+    "KerasHistory",
+    "KerasTensor",
+    "Node",
+    "flatten_tensors",
+    "get_source_inputs",
+    "is_keras_tensor",
+]
 
 
 class KerasHistory(NamedTuple):
@@ -145,3 +152,43 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<Node layer={self.operation.name!r} inputs={len(self.input_tensors)}>"
+
+
+def is_keras_tensor(x: Any) -> bool:
+    """Whether ``x`` is a symbolic :class:`KerasTensor` (Keras's ``keras.utils.is_keras_tensor``).
+
+    Example:
+        >>> import torch
+        >>> from kseq.layers import Input
+        >>> is_keras_tensor(Input(shape=(2,))), is_keras_tensor(torch.zeros(2))
+        (True, False)
+    """
+    return isinstance(x, KerasTensor)
+
+
+def get_source_inputs(tensor: Any) -> list[Any]:
+    """The model inputs (``Input`` tensors) that ``tensor`` was computed from, in first-seen order
+    (Keras's ``keras.utils.get_source_inputs``).
+
+    Example:
+        >>> from kseq.layers import Input, Dense, concatenate
+        >>> a, b = Input(shape=(2,), name="a"), Input(shape=(3,), name="b")
+        >>> [t.name for t in get_source_inputs(Dense(1)(concatenate([a, b])))]
+        ['a', 'b']
+    """
+    history = getattr(tensor, "_keras_history", None)
+    if history is None:
+        return [tensor]
+    layer, node_index, _ = history
+    nodes = getattr(layer, "_inbound_nodes", None) if layer is not None else None
+    if not nodes:
+        return [tensor]
+    node = nodes[node_index]
+    if node.is_input:
+        return list(node.outputs)
+    sources: list[Any] = []
+    for inbound in node.input_tensors:
+        for source in get_source_inputs(inbound):
+            if all(source is not seen for seen in sources):
+                sources.append(source)
+    return sources

@@ -32,7 +32,7 @@ from kseq.layers.loss_collection import MODEL_CALL_LOSSES
 if TYPE_CHECKING:
     from kseq.layers.layer import Layer
 
-__all__ = ["probe_output_shape"]
+__all__ = ["merge_shapes", "probe_output_shape", "shapes_of", "zeros_of_shape"]
 
 
 def probe_output_shape(layer: Layer, input_shape: Any) -> Any:
@@ -53,7 +53,7 @@ def probe_output_shape(layer: Layer, input_shape: Any) -> Any:
     for dtype in (layer.dtype_policy.torch_variable_dtype, torch.int64):
         try:
             first, second = (_run(layer, input_shape, fill, dtype) for fill in (2, 3))
-            return _merge(first, second)
+            return merge_shapes(first, second)
         except Exception as exc:  # any failure of user code is reported as a shape error
             last_error = exc
     raise ValueError(
@@ -74,7 +74,7 @@ def _run(layer: Layer, input_shape: Any, fill: int, dtype: torch.dtype) -> Any:
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=devices), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _shapes_of(layer.forward(_zeros(input_shape, fill, dtype, device)))
+            return shapes_of(layer.forward(zeros_of_shape(input_shape, fill, dtype, device)))
     finally:
         for generator, state in zip(generators, states, strict=True):
             generator.set_state(state)
@@ -83,24 +83,42 @@ def _run(layer: Layer, input_shape: Any, fill: int, dtype: torch.dtype) -> Any:
         MODEL_CALL_LOSSES.layers[:] = collected
 
 
-def _zeros(shape: Any, fill: int, dtype: torch.dtype, device: torch.device) -> Any:
+def zeros_of_shape(shape: Any, fill: int, dtype: torch.dtype, device: torch.device | str) -> Any:
+    """Zeros of ``shape`` (a list of shapes gives a list), unknown axes (``None``) set to ``fill``.
+
+    Example:
+        >>> zeros_of_shape((None, 3), 2, torch.float32, "cpu").shape
+        torch.Size([2, 3])
+    """
     if isinstance(shape, list):
-        return [_zeros(s, fill, dtype, device) for s in shape]
+        return [zeros_of_shape(s, fill, dtype, device) for s in shape]
     return torch.zeros(tuple(fill if d is None else d for d in shape), dtype=dtype, device=device)
 
 
-def _shapes_of(output: Any) -> Any:
+def shapes_of(output: Any) -> Any:
+    """The shape of a tensor, or the list of shapes of a list/tuple of tensors.
+
+    Example:
+        >>> shapes_of([torch.zeros(2, 3), torch.zeros(4)])
+        [(2, 3), (4,)]
+    """
     if isinstance(output, (list, tuple)):
-        return [_shapes_of(o) for o in output]
+        return [shapes_of(o) for o in output]
     if not isinstance(output, Tensor):
         raise TypeError(f"the layer returned {type(output).__name__}, not a tensor")
     return tuple(output.shape)
 
 
-def _merge(a: Any, b: Any) -> Any:
-    """Axes equal in both runs are known; axes that followed the probe size are ``None``."""
+def merge_shapes(a: Any, b: Any) -> Any:
+    """Two probe runs' shapes as one: axes equal in both are known; axes that followed the probe
+    size are ``None``. Raises ``ValueError`` when the rank itself changed.
+
+    Example:
+        >>> merge_shapes((2, 5), (3, 5))
+        (None, 5)
+    """
     if isinstance(a, list):
-        return [_merge(x, y) for x, y in zip(a, b, strict=True)]
+        return [merge_shapes(x, y) for x, y in zip(a, b, strict=True)]
     if len(a) != len(b):
         raise ValueError("the output rank depends on the input's unknown axes")
     return tuple(x if x == y else None for x, y in zip(a, b, strict=True))

@@ -108,7 +108,7 @@ def _zero_batch(shape: Any, dtype: str, device: torch.device) -> Any:
 def _run_once(layer: Layer, inputs: Any, kwargs: dict[str, Any]) -> Any:
     """Output shapes and dtypes from one run on a zero batch (layers without compute_output_shape)."""
     shapes = _shape_structure(inputs)
-    if any(d is None for s in flatten_tensors(shapes) for d in s[1:]):
+    if any(d is None for s in _shape_leaves(shapes) for d in s[1:]):
         return None
     dtype = next(iter(flatten_tensors(inputs))).dtype
     device = next(iter(layer.parameters()), torch.zeros(())).device
@@ -124,6 +124,15 @@ def _run_once(layer: Layer, inputs: Any, kwargs: dict[str, Any]) -> Any:
 
 def _is_shape(shape: Any) -> bool:
     return isinstance(shape, (tuple, list)) and all(d is None or isinstance(d, int) for d in shape)
+
+
+def _shape_leaves(shapes: Any) -> list[tuple[Any, ...]]:
+    """The shapes in a shape structure (a shape, or a list / dict of them), in order."""
+    if isinstance(shapes, dict):
+        return [leaf for key in sorted(shapes) for leaf in _shape_leaves(shapes[key])]
+    if _is_shape(shapes):
+        return [tuple(shapes)]
+    return [leaf for item in shapes for leaf in _shape_leaves(item)]
 
 
 def _outputs_like(structure: Any, make: Any) -> Any:
@@ -165,11 +174,12 @@ def symbolic_call(layer: Layer, args: tuple[Any, ...], kwargs: dict[str, Any]) -
             structure = _outputs_like(output_shape, lambda s: (s, dtype))
         else:
             out = _run_once(layer, inputs, kwargs)
-            structure = (
-                _outputs_like(input_shape, lambda s: (s, None))
-                if out is None
-                else _map_tensors(out)
-            )
+            if out is None:  # unknown axes besides the batch: the probe tries two sizes
+                dtype = layer.compute_dtype if flat_inputs[0].dtype.startswith("float") else None
+                output_shape = layer.compute_output_shape(input_shape)
+                structure = _outputs_like(output_shape, lambda s: (s, dtype))
+            else:
+                structure = _map_tensors(out)
     except (ValueError, TypeError) as exc:
         sources = ", and ".join(_describe(t) for t in flat_inputs)
         raise ValueError(

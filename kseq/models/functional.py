@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import torch
@@ -30,6 +29,7 @@ from kseq.core.shapes import format_shape
 from kseq.layers.input_layer import InputLayer
 from kseq.layers.layer import Layer
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES
+from kseq.layers.mask_rules import MaskedOutputs, accepts_mask, output_mask, produces_mask
 from kseq.layers.node import KerasTensor, flatten_tensors
 from kseq.models.functional_config import functional_config, functional_from_config
 from kseq.models.graph import map_graph
@@ -57,28 +57,7 @@ def _gather(kind: int, spec: Any, values: list[Any]) -> Any:
     return {k: values[i] for k, i in spec.items()}
 
 
-def _produces_mask(layer: Any) -> bool:
-    creates = getattr(layer, "creates_mask", None)
-    if creates is not None:
-        return bool(creates)
-    return type(layer).compute_mask is not Layer.compute_mask
-
-
-_MASK_ARG: dict[type, bool] = {}
-
-
-def _accepts_mask(layer: Any) -> bool:
-    cls = type(layer)
-    if cls not in _MASK_ARG:
-        fn = cls.call if cls.forward is Layer.forward else cls.forward
-        params = inspect.signature(fn).parameters
-        _MASK_ARG[cls] = "mask" in params or any(
-            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
-        )
-    return _MASK_ARG[cls]
-
-
-class Functional(Model):
+class Functional(MaskedOutputs, Model):
     """A model defined by its input and output tensors (Keras's ``Functional``).
 
     Build it with ``kseq.Model(inputs, outputs)``; ``inputs`` and ``outputs`` are a
@@ -150,7 +129,7 @@ class Functional(Model):
         d["_input_slots"] = list(range(len(flat_in)))
         d["_output_kind"], d["_output_spec"] = _spec(self._outputs_struct, slots)
         d["_input_dtypes"] = [getattr(torch, t.dtype, None) for t in flat_in]
-        self._mask_aware = any(_produces_mask(layer) for layer in layers)
+        self._mask_aware = any(produces_mask(layer) for layer in layers)
         self.output_names = [t._keras_history.operation.name for t in flat_out]
         self.built = True
         self._build_input_shape = (
@@ -317,10 +296,10 @@ class Functional(Model):
             has_mask = any(v is not None for v in flatten_tensors(m))
             y = (
                 layer(x, mask=m, **kwargs)
-                if has_mask and _accepts_mask(layer)
+                if has_mask and accepts_mask(layer)
                 else layer(x, **kwargs)
             )
-            out_mask = layer.compute_mask(x, m if has_mask else None)
+            out_mask = output_mask(layer, x, m if has_mask else None, y)
             if single:
                 values[out_slots[0]], masks[out_slots[0]] = y, out_mask
             else:

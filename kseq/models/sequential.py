@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
@@ -30,13 +29,14 @@ from kseq.layers import deserialize, serialize
 from kseq.layers.input_layer import InputLayer, KerasTensor
 from kseq.layers.layer import Layer, Shape, format_shape, standardize_shape
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES
+from kseq.layers.mask_rules import MaskedOutputs, accepts_mask, output_mask, produces_mask
 from kseq.layers.modes import modes_of, restore_modes
 from kseq.layers.torch_module_wrapper import TorchModuleWrapper
 from kseq.models.model import Model
 from kseq.registry.namespace import MODELS
 
 
-class Sequential(Model):
+class Sequential(MaskedOutputs, Model):
     """A stack of layers, each with one input and one output.
 
     Args:
@@ -76,7 +76,7 @@ class Sequential(Model):
 
     def _pop_last(self) -> None:
         del self._modules[str(len(self._stack) - 1)]
-        self._mask_aware = any(_produces_mask(lyr) for lyr in self._stack)
+        self._mask_aware = any(produces_mask(lyr) for lyr in self._stack)
 
     def __getitem__(self, index: int) -> Layer:
         """``model[i]`` is ``model.layers[i]`` (as with ``torch.nn.Sequential``)."""
@@ -132,7 +132,7 @@ class Sequential(Model):
                 "to pass a unique name."
             )
         self.add_module(str(len(self._stack)), layer)
-        self._mask_aware = any(_produces_mask(lyr) for lyr in self._stack)
+        self._mask_aware = any(produces_mask(lyr) for lyr in self._stack)
         if not rebuild:
             self.built = False
             return
@@ -384,8 +384,8 @@ class Sequential(Model):
             if return_logits and index == len(stack) - 1:
                 y = layer._pre_activation(x)  # type: ignore[operator]
             else:
-                y = layer(x, mask=mask) if _accepts_mask(layer) and mask is not None else layer(x)
-            mask = layer.compute_mask(x, mask)  # type: ignore[operator]
+                y = layer(x, mask=mask) if accepts_mask(layer) and mask is not None else layer(x)
+            mask = output_mask(layer, x, mask, y)
             x = y
         if mask is not None:
             x._keras_mask = mask  # type: ignore[attr-defined]
@@ -470,29 +470,6 @@ def _rank_adjusted(shape: tuple[Any, ...], expected: Shape) -> tuple[Any, ...]:
     if len(shape) == len(expected) - 1 and expected[-1] == 1:
         return (*shape, 1)
     return shape
-
-
-def _produces_mask(layer: Any) -> bool:
-    # Layers that only transform an incoming mask (LSTM, Bidirectional...) say `creates_mask = False`
-    # so that a stack without an Embedding(mask_zero=True)/Masking keeps the plain fast path.
-    creates = getattr(layer, "creates_mask", None)
-    if creates is not None:
-        return bool(creates)
-    return type(layer).compute_mask is not Layer.compute_mask or isinstance(layer, Sequential)
-
-
-_MASK_ARG: dict[type, bool] = {}
-
-
-def _accepts_mask(layer: Any) -> bool:
-    cls = type(layer)
-    if cls not in _MASK_ARG:
-        fn = cls.call if cls.forward is Layer.forward else cls.forward
-        params = inspect.signature(fn).parameters
-        _MASK_ARG[cls] = "mask" in params or any(
-            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
-        )
-    return _MASK_ARG[cls]
 
 
 MODELS.register(Sequential)  # configs find it by name (layers.deserialize, load_model)

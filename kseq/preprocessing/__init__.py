@@ -1,7 +1,7 @@
 """``kseq.preprocessing``: Keras 3's legacy ``keras.preprocessing`` paths that still exist.
 
-Only ``kseq.preprocessing.sequence.pad_sequences`` (the same function as
-``kseq.utils.pad_sequences``); the preprocessing *layers* are in ``kseq.layers``.
+``sequence.pad_sequences``, the ``image`` file helpers and the directory/array dataset builders
+(the same functions as in ``kseq.utils``); the preprocessing *layers* are in ``kseq.layers``.
 
 Example:
     >>> from kseq.preprocessing import sequence
@@ -11,6 +11,18 @@ Example:
 
 from __future__ import annotations
 
+from kseq.core.image_dataset import image_dataset_from_directory as image_dataset_from_directory
+from kseq.core.text_dataset import text_dataset_from_directory as text_dataset_from_directory
+from kseq.core.timeseries_dataset import (
+    timeseries_dataset_from_array as timeseries_dataset_from_array,
+)
+from kseq.preprocessing import image as image
 from kseq.preprocessing import sequence as sequence
 
-__all__ = ["sequence"]
+__all__ = [
+    "image",
+    "image_dataset_from_directory",
+    "sequence",
+    "text_dataset_from_directory",
+    "timeseries_dataset_from_array",
+]

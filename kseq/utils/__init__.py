@@ -12,6 +12,10 @@ from kseq.config import set_random_seed as set_random_seed
 from kseq.core.data_tuples import pack_x_y_sample_weight as pack_x_y_sample_weight
 from kseq.core.data_tuples import unpack_x_y_sample_weight as unpack_x_y_sample_weight
 from kseq.core.image_dataset import image_dataset_from_directory as image_dataset_from_directory
+from kseq.core.image_utils import array_to_img as array_to_img
+from kseq.core.image_utils import img_to_array as img_to_array
+from kseq.core.image_utils import load_img as load_img
+from kseq.core.image_utils import save_img as save_img
 from kseq.core.io import disable_interactive_logging as disable_interactive_logging
 from kseq.core.io import enable_interactive_logging as enable_interactive_logging
 from kseq.core.io import is_interactive_logging_enabled as is_interactive_logging_enabled
@@ -28,6 +32,8 @@ from kseq.core.text_dataset import text_dataset_from_directory as text_dataset_f
 from kseq.core.timeseries_dataset import (
     timeseries_dataset_from_array as timeseries_dataset_from_array,
 )
+from kseq.layers.node import get_source_inputs as get_source_inputs
+from kseq.layers.node import is_keras_tensor as is_keras_tensor
 from kseq.ops.dtypes import standardize_dtype as standardize_dtype
 from kseq.registry.object_config import deserialize_keras_object as deserialize_keras_object
 from kseq.registry.object_config import serialize_keras_object as serialize_keras_object
