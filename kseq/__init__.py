@@ -31,6 +31,7 @@ from kseq import random as random
 from kseq import regularizers as regularizers
 from kseq import saving as saving
 from kseq import utils as utils
+from kseq.core.not_ported import missing as _missing
 from kseq.initializers import Initializer as Initializer
 from kseq.layers import Input as Input
 from kseq.layers import InputLayer as InputLayer
@@ -48,3 +49,8 @@ from kseq.variables import Variable as Variable
 
 __version__ = "0.1.0"
 version = __version__
+
+
+def __getattr__(name: str) -> object:
+    # A Keras name kseq does not have says why, and what to write instead (core/not_ported.py).
+    raise _missing("kseq", name)

@@ -21,6 +21,7 @@ import torch
 from kseq.core.io import disable_interactive_logging as disable_interactive_logging
 from kseq.core.io import enable_interactive_logging as enable_interactive_logging
 from kseq.core.io import is_interactive_logging_enabled as is_interactive_logging_enabled
+from kseq.core.not_ported import missing as _missing
 
 _FLOATX = "float32"
 _EPSILON = 1e-7
@@ -205,3 +206,8 @@ def default_device() -> torch.device:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def __getattr__(name: str) -> object:
+    # A Keras name kseq does not have says why, and what to write instead (core/not_ported.py).
+    raise _missing("kseq.config", name)

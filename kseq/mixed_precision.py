@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from kseq import config
+from kseq.core.not_ported import missing as _missing
 from kseq.registry.namespace import MODELS as _MODELS
 from kseq.registry.namespace import Namespace as _Namespace
 
@@ -143,3 +144,8 @@ def global_policy() -> DTypePolicy:
 
 dtype_policy = global_policy  # Keras 3 names (``keras.config.dtype_policy`` is the same function)
 set_dtype_policy = set_global_policy
+
+
+def __getattr__(name: str) -> object:
+    # A Keras name kseq does not have says why, and what to write instead (core/not_ported.py).
+    raise _missing("kseq.mixed_precision", name)

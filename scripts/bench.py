@@ -51,6 +51,7 @@ from typing import Any
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import bench_contenders as bc
+import bench_harness
 
 ROW_ORDER = ("kseq", "kseq-jit", "typical", "expert", "keras")
 
@@ -324,14 +325,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   f"{result['seconds'] / result['steps'] * 1e6:9.0f} µs/step  loss {result['loss']:.4f}  "
                   f"({time.perf_counter() - start:.1f} s)", flush=True)  # fmt: skip
     result = {"meta": meta, **summarize(runs, imports)}
-    table = markdown(result)
-    print("\n" + table)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(table)
+    bench_harness.write_outputs(result, markdown(result), args.json, args.markdown, lead="\n")
     return result
 
 

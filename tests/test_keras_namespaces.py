@@ -16,150 +16,21 @@ from typing import Any
 import pytest
 
 import kseq
+from kseq.core.not_ported import NOT_PORTED
 
 pytestmark = pytest.mark.keras
 
-FUNCTIONAL = "planned: issue 10 (Functional API, merge layers, multi-input layers)"
-TORCH_DATA = "planned: issue 11 (torch modules in models, data utilities)"
-TF = "TensorFlow-only (SavedModel / TF runtime)"
-JAX = "JAX-only"
-OTHER_BACKENDS = "kseq runs on torch only; Keras's multi-backend machinery has no counterpart"
-NOT_PORTED = "not ported (README: Where it differs from Keras)"
 OP = "not ported: kseq.ops.<name> raises NotImplementedError naming the torch function to use"
-STRING_PREPROCESSING = "not ported: string/lookup preprocessing (README: Where it differs)"
-AUGMENTATION = "not ported: newer image augmentation layer (README: Where it differs)"
-TRAINER = "not ported: global caps on the training loop (README: Where it differs)"
 
+# Every Keras name kseq does not have, with its reason: kseq's own table (an AttributeError for one
+# of these names carries the reason, see kseq/core/not_ported.py); ops have their own mechanism.
 ALLOWED: dict[str, dict[str, str]] = {
-    "": {
-        "FloatDTypePolicy": "deprecated quantization-era subclass; DTypePolicy is exported",
-        "Function": FUNCTIONAL,
-        "Operation": FUNCTIONAL,
-        "Quantizer": "not ported: quantization (README: Where it differs)",
-        "RematScope": NOT_PORTED + ": rematerialization (use torch.utils.checkpoint)",
-        "StatelessScope": OTHER_BACKENDS,
-        "SymbolicScope": FUNCTIONAL,
-        "applications": "not ported: pretrained model zoo (needs downloads)",
-        "datasets": "not ported: dataset downloads (README: Where it differs)",
-        "device": OTHER_BACKENDS + " (use torch.device / model.to)",
-        "distillation": "not ported: knowledge-distillation models (Keras 3.12+)",
-        "distribution": "not ported: JAX-style distribution API; kseq uses DDP under torchrun",
-        "dtype_policies": "not ported as a namespace: kseq.mixed_precision holds DTypePolicy",
-        "export": TF + " export (ExportArchive); use torch.export",
-        "legacy": "Keras 2 legacy namespace",
-        "name_scope": OTHER_BACKENDS,
-        "quantizers": "not ported: quantization (README: Where it differs)",
-        "remat": NOT_PORTED + ": rematerialization (use torch.utils.checkpoint)",
-        "src": "Keras's private source package",
-        "tree": "not ported: Keras's nested-structure utilities (use torch.utils._pytree)",
-        "visualization": "not ported: bounding-box plotting",
-        "wrappers": "not ported: scikit-learn wrappers",
-    },
-    "optimizers": {
-        "LossScaleOptimizer": "mixed_float16 fit uses torch's GradScaler (kseq.mixed_precision)",
-        "MultiOptimizer": "not ported: one optimizer per model (Keras 3.15)",
-        "Muon": NOT_PORTED,
-        "OptimizerMap": "not ported: one optimizer per model (Keras 3.15)",
-        "ScheduleFreeAdamW": NOT_PORTED,
-        "legacy": "Keras 2 legacy optimizers",
-    },
-    "callbacks": {
-        "OrbaxCheckpoint": JAX + " (Orbax checkpoints)",
-        "RemoteMonitor": NOT_PORTED,
-    },
-    "layers": {
-        **dict.fromkeys(
-            [
-                "Attention",
-                "AdditiveAttention",
-                "MultiHeadAttention",
-                "GroupQueryAttention",
-            ],
-            FUNCTIONAL,
-        ),
-        **dict.fromkeys(
-            [
-                "CategoryEncoding",
-                "Discretization",
-                "HashedCrossing",
-                "Hashing",
-                "IntegerLookup",
-                "StringLookup",
-                "TextVectorization",
-            ],
-            STRING_PREPROCESSING,
-        ),
-        **dict.fromkeys(
-            [
-                "AugMix",
-                "AutoContrast",
-                "ContrastLimitedAdaptiveHistogramEqualization",
-                "CutMix",
-                "Equalization",
-                "MaxNumBoundingBoxes",
-                "MixUp",
-                "RandAugment",
-                "RandomColorDegeneration",
-                "RandomColorJitter",
-                "RandomElasticTransform",
-                "RandomErasing",
-                "RandomGaussianBlur",
-                "RandomGrayscale",
-                "RandomHue",
-                "RandomInvert",
-                "RandomPerspective",
-                "RandomPosterization",
-                "RandomSaturation",
-                "RandomSharpness",
-                "RandomShear",
-                "Solarization",
-                "Pipeline",
-            ],
-            AUGMENTATION,
-        ),
-        **dict.fromkeys(
-            [
-                "AdaptiveAveragePooling1D",
-                "AdaptiveAveragePooling2D",
-                "AdaptiveAveragePooling3D",
-                "AdaptiveMaxPooling1D",
-                "AdaptiveMaxPooling2D",
-                "AdaptiveMaxPooling3D",
-            ],
-            NOT_PORTED + ": adaptive pooling (Keras 3.13+)",
-        ),
-        **dict.fromkeys(
-            ["RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"],
-            NOT_PORTED + ": recurrent layers run fused torch kernels, not Python cells",
-        ),
-        "EinsumDense": NOT_PORTED,
-        "ReversibleEmbedding": NOT_PORTED,
-        "MelSpectrogram": NOT_PORTED + ": audio preprocessing",
-        "STFTSpectrogram": NOT_PORTED + ": audio preprocessing",
-        "SpectralNormalization": NOT_PORTED,
-        "Wrapper": NOT_PORTED + ": the wrapper base class (Bidirectional/TimeDistributed exist)",
-        "FlaxLayer": JAX,
-        "JaxLayer": JAX,
-        "TFSMLayer": TF,
-    },
-    "utils": {
-        "Config": NOT_PORTED + ": Keras's attribute-dict config object",
-        "FeatureSpace": STRING_PREPROCESSING,
-        "bounding_boxes": NOT_PORTED + ": bounding-box utilities",
-        "legacy": "Keras 2 legacy utilities",
-        "get_file": NOT_PORTED + ": downloads",
-        "model_to_dot": NOT_PORTED + ": pydot model graphs",
-        "plot_model": NOT_PORTED + ": pydot model graphs",
-        **dict.fromkeys(
-            [
-                "audio_dataset_from_directory",
-            ],
-            TORCH_DATA,
-        ),
-    },
-    "ops": {
-        **dict.fromkeys(
-            """
+    namespace.removeprefix("kseq").removeprefix("."): names
+    for namespace, names in NOT_PORTED.items()
+}
+ALLOWED["ops"] = {
+    **dict.fromkeys(
+        """
             adaptive_average_pool adaptive_max_pool allclose angle append argpartition array_split
             associative_scan average bartlett batch_normalization bincount bitwise_and
             bitwise_invert bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift
@@ -180,31 +51,10 @@ ALLOWED: dict[str, dict[str, str]] = {
             tanh_shrink threshold trapezoid unfold unique unravel_index vander vdot vectorize
             vectorized_map view view_as_complex view_as_real vsplit vstack
             """.split(),  # noqa: SIM905 (a word list reads better)
-            OP,
-        ),
-        "image": NOT_PORTED + ": the keras.ops.image submodule",
-        "numpy": NOT_PORTED + ": the keras.ops.numpy submodule (its ops are in kseq.ops)",
-    },
-    "saving": {"KerasFileEditor": NOT_PORTED + ": interactive .keras file editing"},
-    "mixed_precision": {
-        "LossScaleOptimizer": "mixed_float16 fit uses torch's GradScaler (kseq.mixed_precision)",
-    },
-    "config": {
-        "dtype_policy": "kseq.config is the ground floor; kseq.mixed_precision.dtype_policy is it",
-        "set_dtype_policy": "kseq.config is the ground floor; see kseq.mixed_precision",
-        "disable_flash_attention": FUNCTIONAL + " (no attention layers yet)",
-        "enable_flash_attention": FUNCTIONAL + " (no attention layers yet)",
-        "is_flash_attention_enabled": FUNCTIONAL + " (no attention layers yet)",
-        "disable_traceback_filtering": "kseq does not filter tracebacks",
-        "enable_traceback_filtering": "kseq does not filter tracebacks",
-        "is_traceback_filtering_enabled": "kseq does not filter tracebacks",
-        "is_nnx_enabled": JAX + " (Flax NNX)",
-        "set_backend": OTHER_BACKENDS,
-        "max_epochs": TRAINER,
-        "set_max_epochs": TRAINER,
-        "max_steps_per_epoch": TRAINER,
-        "set_max_steps_per_epoch": TRAINER,
-    },
+        OP,
+    ),
+    "image": "not ported: the keras.ops.image submodule",
+    "numpy": "not ported: the keras.ops.numpy submodule (its ops are in kseq.ops)",
 }
 # The op-level submodules list the same ops as kseq.ops (same reason).
 ALLOWED["ops.nn"] = {
@@ -290,6 +140,22 @@ def test_unported_ops_say_what_to_use_instead(keras: Any) -> None:
         if reason == OP:
             with pytest.raises(NotImplementedError, match=name):
                 getattr(kseq.ops, name)
+
+
+def test_unported_names_say_why_and_what_to_write_instead() -> None:
+    """Keras code reaching a name kseq lacks gets the reason, not a bare AttributeError."""
+    for namespace, names in NOT_PORTED.items():
+        module = importlib.import_module(namespace)
+        for name, reason in names.items():
+            with pytest.raises(AttributeError) as caught:
+                getattr(module, name)
+            assert str(caught.value) == (
+                f"module '{namespace}' has no attribute '{name}': {reason}"
+            ), namespace
+            assert not hasattr(module, name)  # hasattr/getattr(default) still see it missing
+    assert getattr(kseq.layers, "NotAKerasName", None) is None
+    with pytest.raises(AttributeError, match=r"^module 'kseq.utils' has no attribute 'nope'$"):
+        kseq.utils.nope  # noqa: B018
 
 
 def test_the_lower_case_aliases_work_as_keras_uses_them(keras: Any) -> None:

@@ -21,3 +21,9 @@ from kseq.callbacks.swap_ema_weights import SwapEMAWeights as SwapEMAWeights
 from kseq.callbacks.tensorboard import TensorBoard as TensorBoard
 from kseq.callbacks.terminate_on_nan import TerminateOnNaN as TerminateOnNaN
 from kseq.callbacks.tqdm_progress_bar import TqdmProgressBar as TqdmProgressBar
+from kseq.core.not_ported import missing as _missing
+
+
+def __getattr__(name: str) -> object:
+    # A Keras name kseq does not have says why, and what to write instead (core/not_ported.py).
+    raise _missing("kseq.callbacks", name)

@@ -21,8 +21,10 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
+from kseq.core.not_ported import missing as _missing
 from kseq.layers.activation import *  # noqa: F403
 from kseq.layers.affine_augmentation import *  # noqa: F403
+from kseq.layers.attention import *  # noqa: F403
 from kseq.layers.augmentation import *  # noqa: F403
 from kseq.layers.batch_normalization import *  # noqa: F403
 from kseq.layers.concatenate import *  # noqa: F403
@@ -32,12 +34,14 @@ from kseq.layers.conv_lstm import *  # noqa: F403
 from kseq.layers.conv_transpose import *  # noqa: F403
 from kseq.layers.core import *  # noqa: F403
 from kseq.layers.dot import *  # noqa: F403
+from kseq.layers.einsum_dense import *  # noqa: F403
 from kseq.layers.embedding import *  # noqa: F403
 from kseq.layers.input_layer import *  # noqa: F403
 from kseq.layers.lambda_layer import *  # noqa: F403
 from kseq.layers.layer import *  # noqa: F403
 from kseq.layers.layer import Layer
 from kseq.layers.merging import *  # noqa: F403
+from kseq.layers.multi_head_attention import *  # noqa: F403
 from kseq.layers.normalization import *  # noqa: F403
 from kseq.layers.pooling import *  # noqa: F403
 from kseq.layers.preprocessing import *  # noqa: F403
@@ -45,6 +49,7 @@ from kseq.layers.recurrent import *  # noqa: F403
 from kseq.layers.regularization import *  # noqa: F403
 from kseq.layers.reshaping import *  # noqa: F403
 from kseq.layers.spatial_reshaping import *  # noqa: F403
+from kseq.layers.symbolic_ops import TensorOp as _TensorOp  # also registers the ops handler
 from kseq.layers.torch_module_wrapper import *  # noqa: F403
 from kseq.layers.wrappers import *  # noqa: F403
 from kseq.registry.namespace import MODELS as _MODELS
@@ -59,6 +64,7 @@ _ALL: dict[str, Any] = {
     name: obj for name, obj in dict(globals()).items()
     if inspect.isclass(obj) and issubclass(obj, Layer) and not name.startswith("_")
 }  # fmt: skip
+_ALL["TensorOp"] = _TensorOp  # ops between layers in functional graphs (saved by name)
 
 
 class _Layers(_Namespace):
@@ -93,3 +99,8 @@ class _Layers(_Namespace):
 _LAYERS = _Layers("layer", "layers", "keras.layers", table=_ALL)
 serialize = _LAYERS.serialize
 deserialize = _LAYERS.deserialize
+
+
+def __getattr__(name: str) -> object:
+    # A Keras name kseq does not have says why, and what to write instead (core/not_ported.py).
+    raise _missing("kseq.layers", name)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kseq.core.shapes import Shape
+from kseq.ops.symbolic_dispatch import dispatch
 
 if TYPE_CHECKING:
     from kseq.layers.layer import Layer
@@ -78,6 +79,109 @@ class KerasTensor:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("A KerasTensor is symbolic and cannot be called.")
+
+    # Python operators record graph steps, as Keras's KerasTensor does (ops/symbolic_dispatch.py).
+    def __add__(self, other: Any) -> Any:
+        return dispatch("add", (self, other))
+
+    def __radd__(self, other: Any) -> Any:
+        return dispatch("add", (other, self))
+
+    def __sub__(self, other: Any) -> Any:
+        return dispatch("subtract", (self, other))
+
+    def __rsub__(self, other: Any) -> Any:
+        return dispatch("subtract", (other, self))
+
+    def __mul__(self, other: Any) -> Any:
+        return dispatch("multiply", (self, other))
+
+    def __rmul__(self, other: Any) -> Any:
+        return dispatch("multiply", (other, self))
+
+    def __matmul__(self, other: Any) -> Any:
+        return dispatch("matmul", (self, other))
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return dispatch("matmul", (other, self))
+
+    def __truediv__(self, other: Any) -> Any:
+        return dispatch("true_divide", (self, other))
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return dispatch("true_divide", (other, self))
+
+    def __floordiv__(self, other: Any) -> Any:
+        return dispatch("floor_divide", (self, other))
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return dispatch("floor_divide", (other, self))
+
+    def __mod__(self, other: Any) -> Any:
+        return dispatch("mod", (self, other))
+
+    def __rmod__(self, other: Any) -> Any:
+        return dispatch("mod", (other, self))
+
+    def __pow__(self, other: Any) -> Any:
+        return dispatch("power", (self, other))
+
+    def __rpow__(self, other: Any) -> Any:
+        return dispatch("power", (other, self))
+
+    def __neg__(self) -> Any:
+        return dispatch("negative", (self,))
+
+    def __abs__(self) -> Any:
+        return dispatch("absolute", (self,))
+
+    def __lt__(self, other: Any) -> Any:
+        return dispatch("less", (self, other))
+
+    def __le__(self, other: Any) -> Any:
+        return dispatch("less_equal", (self, other))
+
+    def __gt__(self, other: Any) -> Any:
+        return dispatch("greater", (self, other))
+
+    def __ge__(self, other: Any) -> Any:
+        return dispatch("greater_equal", (self, other))
+
+    def __ne__(self, other: Any) -> Any:  # (no __eq__: tensors stay hashable, as in Keras)
+        return dispatch("not_equal", (self, other))
+
+    def __and__(self, other: Any) -> Any:
+        return dispatch("logical_and", (self, other))
+
+    def __rand__(self, other: Any) -> Any:
+        return dispatch("logical_and", (other, self))
+
+    def __or__(self, other: Any) -> Any:
+        return dispatch("logical_or", (self, other))
+
+    def __ror__(self, other: Any) -> Any:
+        return dispatch("logical_or", (other, self))
+
+    def __xor__(self, other: Any) -> Any:
+        return dispatch("logical_xor", (self, other))
+
+    def __rxor__(self, other: Any) -> Any:
+        return dispatch("logical_xor", (other, self))
+
+    def __invert__(self) -> Any:
+        return dispatch("logical_not", (self,))
+
+    def __getitem__(self, key: Any) -> Any:
+        return dispatch("get_item", (self, key))
+
+    def __iter__(self) -> Any:
+        raise NotImplementedError(
+            "Iterating over a symbolic tensor is not supported (its batch size is unknown). "
+            "Index it (`x[:, 0]`) or use `ops.unstack(x, num=..., axis=...)` with a known axis."
+        )
+
+    def __bool__(self) -> bool:
+        raise TypeError("A symbolic KerasTensor cannot be used as a Python boolean.")
 
     def numpy(self) -> Any:
         raise ValueError(

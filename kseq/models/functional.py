@@ -31,6 +31,7 @@ from kseq.layers.layer import Layer
 from kseq.layers.loss_collection import MODEL_CALL_LOSSES
 from kseq.layers.mask_rules import MaskedOutputs, accepts_mask, output_mask, produces_mask
 from kseq.layers.node import KerasTensor, flatten_tensors
+from kseq.layers.symbolic_ops import TensorOp
 from kseq.models.functional_config import functional_config, functional_from_config
 from kseq.models.graph import map_graph
 from kseq.models.model import Model
@@ -140,8 +141,18 @@ class Functional(MaskedOutputs, Model):
     # ----------------------------------------------------------------- faces
     @property
     def layers(self) -> list[Layer]:
-        """The layers in Keras's order (inputs first, by depth), ``InputLayer`` s included."""
+        """The layers in Keras's order (inputs first, by depth), ``InputLayer`` s included; ops
+        between layers (``x + y``, ``ops.mean(x)``) are in :attr:`operations`, as in Keras."""
+        return [layer for layer in self._graph_layers if not isinstance(layer, TensorOp)]
+
+    @property
+    def operations(self) -> list[Layer]:
+        """Every step of the graph in Keras's order: the layers and the ops between them."""
         return list(self._graph_layers)
+
+    def summary_rows(self) -> list[Layer]:
+        """``summary()`` shows every step, ops included, as Keras's does."""
+        return self.operations
 
     @property
     def inputs(self) -> list[KerasTensor]:

@@ -29,7 +29,7 @@ def _node_indices(model: Any) -> dict[int, int]:
     """Node id -> its index among the layer's nodes that belong to ``model`` (Keras's reindexing)."""
     own = {id(n) for level in model._nodes_by_depth.values() for n in level}
     index: dict[int, int] = {}
-    for layer in model.layers:
+    for layer in model.operations:
         kept = 0
         for node in layer.__dict__.get("_inbound_nodes", []):
             if id(node) in own:
@@ -61,7 +61,7 @@ def functional_config(model: Any) -> dict[str, Any]:
         return [arg(v) for v in structure]
 
     layers = []
-    for layer in model.layers:
+    for layer in model.operations:
         entry = serialize(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = [

@@ -37,6 +37,7 @@ from kseq.ops.math import *  # noqa: F403
 from kseq.ops.nn import *  # noqa: F403
 from kseq.ops.reductions import *  # noqa: F403
 from kseq.ops.shape_ops import *  # noqa: F403
+from kseq.ops.symbolic_dispatch import symbolic_aware as _symbolic_aware
 from kseq.ops.unsupported import KERAS_OP_NAMES, unsupported_op
 
 __all__ = sorted(
@@ -46,6 +47,26 @@ __all__ = sorted(
 )
 array = convert_to_tensor  # noqa: F405  (Keras's ``ops.array``)
 __all__.append("array")
+
+
+def _face() -> None:
+    # Every public op also takes symbolic tensors (functional graphs): see symbolic_dispatch.py.
+    # One wrapper per function object, so aliases stay aliases.
+    namespace = globals()
+    wrapped: dict[int, Any] = {}
+    for name in __all__:
+        fn = namespace[name]
+        if callable(fn) and not isinstance(fn, type) and name not in _PLAIN:
+            if id(fn) not in wrapped:
+                wrapped[id(fn)] = _symbolic_aware(fn.__name__, fn)
+            namespace[name] = wrapped[id(fn)]
+
+
+# Ops that read a symbolic tensor without computing on it (shape, dtype) stay as they are.
+_PLAIN = frozenset(
+    {"convert_to_tensor", "convert_to_numpy", "is_tensor", "shape", "dtype", "array"}
+)
+_face()
 
 
 def __getattr__(name: str) -> Any:

@@ -32,6 +32,7 @@ from typing import Any
 
 import torch
 
+from kseq.core.not_ported import missing as _missing
 from kseq.optimizers import schedules as schedules
 from kseq.optimizers.adadelta import Adadelta as Adadelta
 from kseq.optimizers.adafactor import Adafactor as Adafactor
@@ -113,3 +114,8 @@ names = _OPTIMIZERS.names
 get = _OPTIMIZERS.get
 serialize = _OPTIMIZERS.serialize
 deserialize = _OPTIMIZERS.deserialize
+
+
+def __getattr__(name: str) -> object:
+    # A Keras name kseq does not have says why, and what to write instead (core/not_ported.py).
+    raise _missing("kseq.optimizers", name)

@@ -12,6 +12,7 @@ Example:
     ('keras.layers', 'Dense', 2)
 """
 
+from kseq.core.not_ported import missing as _missing
 from kseq.registry.object_config import deserialize_keras_object as deserialize_keras_object
 from kseq.registry.object_config import serialize_keras_object as serialize_keras_object
 from kseq.registry.object_registration import CustomObjectScope as CustomObjectScope
@@ -26,3 +27,8 @@ from kseq.saving.api import load_model as load_model
 from kseq.saving.api import load_weights as load_weights
 from kseq.saving.api import save_model as save_model
 from kseq.saving.api import save_weights as save_weights
+
+
+def __getattr__(name: str) -> object:
+    # A Keras name kseq does not have says why, and what to write instead (core/not_ported.py).
+    raise _missing("kseq.saving", name)

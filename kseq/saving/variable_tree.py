@@ -86,6 +86,19 @@ def _list_paths(items: Iterator[nn.Module], container: str, found: dict[int, str
             _child_paths(item, container, found)
 
 
+def _public_name(module: nn.Module, attr: str, child: nn.Module) -> str:
+    """Keras walks public attributes before private ones, so a sublayer held in ``_x`` and exposed
+    by a property ``x`` (``MultiHeadAttention._query_dense``/``query_dense``) is saved as ``x``."""
+    public = attr.lstrip("_")
+    if public != attr and isinstance(getattr(type(module), public, None), property):
+        try:
+            if getattr(module, public) is child:
+                return public
+        except AttributeError:
+            pass
+    return attr
+
+
 def _child_paths(module: nn.Module, path: str, found: dict[int, str]) -> None:
     """Record the Keras path of every Layer below ``module`` (stopping at Layers)."""
     if getattr(module, "keras_saves_layers_as_list", False):
@@ -94,7 +107,7 @@ def _child_paths(module: nn.Module, path: str, found: dict[int, str]) -> None:
         return
     for attr, child in module.named_children():
         if _is_layer(child):
-            found.setdefault(id(child), _join(path, attr))
+            found.setdefault(id(child), _join(path, _public_name(module, attr, child)))
         elif isinstance(child, (nn.ModuleList, nn.Sequential, nn.ModuleDict)):
             _list_paths(child.children(), _join(path, attr), found)
         else:

@@ -61,7 +61,8 @@ def adapt(
             data.sample_weight = _class_weights(data, class_weight, sample_weight)
         return data
     check_stream_args(x, y, sample_weight, batch_size, what)
-    return Stream(x, device, y_float, batch_size, shuffle, class_weight)
+    shard = {"fit": "train", "evaluate": "eval"}.get(what)  # predict reads all (as arrays do)
+    return Stream(x, device, y_float, batch_size, shuffle, class_weight, shard=shard)
 
 
 def adapt_validation(
@@ -89,7 +90,7 @@ def adapt_validation(
         raise ValueError(
             "`validation_data` must be (x_val, y_val) or (x_val, y_val, sample_weight_val)."
         )
-    return Stream(validation_data, device, y_float, batch_size)
+    return Stream(validation_data, device, y_float, batch_size, shard="eval")
 
 
 def peek(data: Data) -> tuple[Any, Any]:
@@ -128,7 +129,13 @@ def align_targets(data: Data | None, out_shape: Any, sparse_targets: bool) -> No
         >>> align_targets(d, (4, 1), False); tuple(d.y.shape)
         (4, 1)
     """
-    if not isinstance(data, ArrayData) or data.y is None or out_shape is None or sparse_targets:
+    if data is None or out_shape is None or sparse_targets:
+        return
+    if isinstance(data, Stream):
+        if len(out_shape) == 2 and out_shape[-1] == 1:
+            data.expand_targets()  # its 1-D target batches get the axis as they come
+        return
+    if data.y is None:
         return
     y = data.y
     if (
@@ -159,10 +166,10 @@ class EpochIterator:
         while True:
             yield from self.data.batches(self.batch_size, shuffle=self.shuffle, shard="train")
 
-    def epoch(self) -> Iterator[Any]:
-        """The batches of the next epoch."""
+    def epoch(self, epoch: int | None = None) -> Iterator[Any]:
+        """The batches of the next epoch (``epoch``: its number, for a sampler's ``set_epoch``)."""
         if isinstance(self.data, Stream):
-            return self.data.batches(steps=self.steps)
+            return self.data.batches(steps=self.steps, epoch=epoch)
         if self.steps is None:
             return self.data.batches(self.batch_size, shuffle=self.shuffle, shard="train")
         if self._stream is None:

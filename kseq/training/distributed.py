@@ -7,7 +7,8 @@ When a process group is initialized (``torchrun`` + ``torch.distributed.init_pro
 * wraps it in ``torch.nn.parallel.DistributedDataParallel`` for the training step (gradients are
   all-reduced by DDP's bucketed hooks, overlapping with the backward pass),
 * gives each rank its shard of every epoch's permutation (``perm[rank::world_size]``, the tail padded
-  by wrapping so every rank runs the same number of steps, like ``DistributedSampler``),
+  by wrapping so every rank runs the same number of steps, like ``DistributedSampler``; streamed
+  torch data is sharded by ``kseq.training.sharding``),
 * sums every metric's state over the ranks at the end of each epoch (and of ``evaluate``), so the
   logs, History and callbacks see global values,
 * prints and writes files on rank 0 only (``is_main_process()``).

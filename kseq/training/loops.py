@@ -124,7 +124,7 @@ def _run_epochs(
         trainer.reset_metrics()
         model.train()
         cbs.on_epoch_begin(epoch)
-        run_epoch(epoch_iter.epoch())
+        run_epoch(epoch_iter.epoch(epoch))
         distributed.all_reduce_metrics(trainer.metrics)
         epoch_logs = trainer.logs()
         if val is not None and options.validates(epoch):

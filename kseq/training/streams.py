@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, RandomSampler
 
 from kseq import config
 from kseq.core.py_dataset import PyDataset
+from kseq.training import distributed, sharding
 from kseq.training.data import map_structure, to_tensor
 from kseq.training.prefetch import Prefetcher
 
@@ -90,8 +91,9 @@ def check_stream_args(
         )
 
 
-def as_loader(data: Any, batch_size: int, shuffle: Any) -> Any:
-    """A torch ``Dataset`` batched by a new ``DataLoader``; anything else as given.
+def as_loader(data: Any, batch_size: int, shuffle: Any, shard: str | None = None) -> Any:
+    """A torch ``Dataset`` batched by a new ``DataLoader``; anything else as given. Under DDP,
+    ``shard`` (``"train"``/``"eval"``) gives this rank its share (``sharding.py``).
 
     Example:
         >>> import torch
@@ -99,6 +101,11 @@ def as_loader(data: Any, batch_size: int, shuffle: Any) -> Any:
         >>> [len(b[0]) for b in loader]
         [3, 1]
     """
+    if shard is not None and distributed.is_distributed():
+        if isinstance(data, DataLoader):
+            sharding.check_loader(data, shard)
+        elif isinstance(data, Dataset):
+            return sharding.shard_loader(data, batch_size, bool(shuffle), shard)
     if isinstance(data, IterableDataset):
         return DataLoader(data, batch_size=batch_size)
     if isinstance(data, Dataset) and not isinstance(data, DataLoader):
@@ -129,6 +136,8 @@ class Stream:
         batch_size: Samples per batch for a torch ``Dataset`` (32 when ``None``).
         shuffle: Reorder a map-style ``Dataset`` every epoch.
         class_weight: ``{class: weight}`` turned into each batch's sample weights.
+        shard: Under DDP, this rank's share of a torch ``Dataset`` for ``"train"`` (``fit``)
+            or ``"eval"`` (``evaluate``, ``validation_data``); ``None`` (``predict``) reads all.
 
     Example:
         >>> s = Stream([(torch.zeros(2, 3), torch.ones(2))], torch.device("cpu"))
@@ -144,12 +153,13 @@ class Stream:
         batch_size: int | None = None,
         shuffle: Any = False,
         class_weight: dict[int, float] | None = None,
+        shard: str | None = None,
     ) -> None:
         if isinstance(data, Dataset) and not isinstance(data, IterableDataset) and not len(data):  # type: ignore[arg-type]
             raise ValueError(f"The {input_type(data)} passed as `x` is empty.")
         self.dataset = data
         self.batch_size = batch_size or 32
-        self.data = as_loader(data, self.batch_size, shuffle)
+        self.data = as_loader(data, self.batch_size, shuffle, shard)
         self.device = device
         self.y_float = y_float
         self.class_weight = _check_class_weight(class_weight)
@@ -157,6 +167,10 @@ class Stream:
         self._prefetcher = Prefetcher(device)
         self._iterator: Iterator[Any] | None = None
         self._pending: list[Any] = []  # an item peeked from a one-shot iterator, yielded first
+        # The layout of batches needing no conversion, found on the first batch (False: convert).
+        self._layout: tuple[type, tuple[tuple[torch.dtype, int], ...]] | bool | None = None
+        self._plain_device = None if self._prefetcher.ahead else device
+        self._expand_y = False  # `(N,)` targets of an `(N, 1)` output get their axis here
 
     def peek(self) -> Batch:
         """The first batch, without losing it: ``fit`` builds the model from its shapes."""
@@ -259,19 +273,89 @@ class Stream:
             return itertools.chain(pending, data)
         return data
 
-    def _device_batches(self) -> Iterator[Batch]:
-        host = (self._host(item) for item in self._source())
-        return (self._cast(b) for b in self._prefetcher.run(host))
+    def expand_targets(self) -> None:
+        """Give ``(N,)`` target batches of an ``(N, 1)``-output model their trailing axis (a
+        view), so the loss and metrics do not reconcile ranks on every step (the arrays path does
+        it once, ``adapters.align_targets``)."""
+        self._expand_y = True
 
-    def batches(self, steps: int | None = None) -> Iterator[Batch]:
-        """One epoch of batches (``steps`` of them when given, the iterator continuing across
-        epochs, as Keras does when ``steps_per_epoch`` is set)."""
-        if steps is None:
-            yield from self._device_batches()
+    def _plain_layout(self, item: Any) -> tuple[type, tuple[tuple[torch.dtype, int], ...]] | bool:
+        """``(type, ((dtype, ndim), ...))`` when ``item`` is an ``(x[, y[, sample_weight]])``
+        tuple/list of tensors in the dtypes the step takes (``False`` otherwise); ``ndim`` is the
+        rank a slot must keep (0: any)."""
+        if self.class_weight is not None or type(item) not in (tuple, list):
+            return False
+        if not 1 <= len(item) <= 3 or any(type(t) is not Tensor for t in item):
+            return False
+        floatx = config.floatx_dtype()
+        x, y, sw = (*item, None, None)[:3]
+        if x.dtype not in (floatx, torch.int64):
+            return False
+        if y is not None and y.dtype is not floatx and (self.y_float or y.dtype is not torch.int64):
+            return False
+        if sw is not None and (sw.dtype is not floatx or sw.ndim != 1):
+            return False
+        expand = self._expand_y and y is not None and y.ndim == 1
+        self._expand_y = expand  # from here on: for the plain batches (all 1-D targets)
+        ranks = (0, 1 if expand else 0, 1)
+        return type(item), tuple((t.dtype, ranks[i]) for i, t in enumerate(item))
+
+    def _plain(self, item: Any) -> bool:
+        """Whether ``item`` goes to the step as it is: it has the layout of a first batch that
+        needed no conversion (off CUDA: on the device too). The first batch is inspected; later
+        ones are only checked against it (no structure walk, no dtype casts, no copies)."""
+        layout = self._layout
+        if layout is None:
+            layout = self._layout = self._plain_layout(item)
+        if layout is False or type(item) is not layout[0] or len(item) != len(layout[1]):  # type: ignore[index]
+            return False
+        device = self._plain_device
+        for t, (dtype, ndim) in zip(item, layout[1], strict=True):  # type: ignore[index]
+            if type(t) is not Tensor or t.dtype is not dtype or (ndim and t.ndim != ndim):
+                return False
+            if device is not None and t.device != device:
+                return False
+        return True
+
+    def _device_batches(self, end_epoch: bool = False) -> Iterator[Batch]:
+        """The batches of one pass over the source on the device (then ``on_epoch_end``)."""
+        plain, host, cast = self._plain, self._host, self._cast
+        source = self._source()
+        if not self._prefetcher.ahead:  # no copy stream: converted (and moved) here, or as given
+            for item in source:
+                if plain(item):
+                    x, y, sw = (*item, None, None)[:3]
+                    yield x, y if y is None or not self._expand_y else y.unsqueeze(-1), sw
+                else:
+                    yield cast(host(item))
+        else:
+            pairs = (
+                ((*item, None, None)[:3], True) if plain(item) else (host(item), False)
+                for item in source
+            )
+            for (x, y, sw), ready in self._prefetcher.run(pairs):
+                if not ready:
+                    yield cast((x, y, sw))
+                else:
+                    yield x, y if y is None or not self._expand_y else y.unsqueeze(-1), sw
+        if end_epoch:
             self._end_epoch()
-            return
+
+    def batches(self, steps: int | None = None, epoch: int | None = None) -> Iterator[Batch]:
+        """One epoch of batches (``steps`` of them when given, the iterator continuing across
+        epochs, as Keras does when ``steps_per_epoch`` is set). ``fit`` gives the ``epoch``: a
+        ``DataLoader``'s (``Distributed``)``Sampler.set_epoch`` gets it when a pass begins."""
+        if steps is None:
+            if epoch is not None:
+                sharding.set_epoch(self.data, epoch)
+            return self._device_batches(end_epoch=True)
+        return self._steps(steps, epoch)
+
+    def _steps(self, steps: int, epoch: int | None) -> Iterator[Batch]:
         for _ in range(steps):
             if self._iterator is None:
+                if epoch is not None:
+                    sharding.set_epoch(self.data, epoch)
                 self._iterator = self._device_batches()
             try:
                 batch = next(self._iterator)

@@ -20,6 +20,7 @@ from kseq.core.io import disable_interactive_logging as disable_interactive_logg
 from kseq.core.io import enable_interactive_logging as enable_interactive_logging
 from kseq.core.io import is_interactive_logging_enabled as is_interactive_logging_enabled
 from kseq.core.naming import clear_session as clear_session
+from kseq.core.not_ported import missing as _missing
 from kseq.core.numerical import normalize as normalize
 from kseq.core.numerical import to_categorical as to_categorical
 from kseq.core.plot_history import plot_history as plot_history
@@ -45,3 +46,8 @@ from kseq.registry.object_registration import get_registered_object as get_regis
 from kseq.registry.object_registration import (
     register_keras_serializable as register_keras_serializable,
 )
+
+
+def __getattr__(name: str) -> object:
+    # A Keras name kseq does not have says why, and what to write instead (core/not_ported.py).
+    raise _missing("kseq.utils", name)

@@ -48,6 +48,11 @@ TABLE: dict[str, Spec] = {
     "Cropping2D": ({"cropping": ((1, 0), (0, 1))}, (5, 5, 2), "float32"),
     "Cropping3D": ({"cropping": 1}, (4, 4, 4, 2), "float32"),
     "Dense": ({"units": 3, "activation": "tanh", "kernel_regularizer": "l2"}, (4,), "float32"),
+    "EinsumDense": (
+        {"equation": "...b,bc->...c", "output_shape": (3,), "bias_axes": "c"},
+        (5, 4),
+        "float32",
+    ),
     "DepthwiseConv1D": ({"kernel_size": 2, "depth_multiplier": 2}, (6, 2), "float32"),
     "DepthwiseConv2D": ({"kernel_size": 2}, (5, 5, 2), "float32"),
     "Dropout": ({"rate": 0.3}, (4,), "float32"),
@@ -109,6 +114,9 @@ TABLE: dict[str, Spec] = {
     "ZeroPadding3D": ({"padding": 1}, (2, 2, 2, 2), "float32"),
 }
 MERGE = "a merge layer takes a list of inputs, which no Sequential feeds: config and build_config round trips in tests/layers/test_merging.py"
+ATTENTION = (
+    "takes [query, value] or (query, value): file round trips in tests/layers/test_attention.py"
+)
 SKIPPED = {
     "Layer": "the abstract base class: nothing to save beyond what every layer saves",
     "InputLayer": "part of every model in this file",
@@ -122,6 +130,9 @@ SKIPPED = {
     "Minimum": MERGE,
     "Multiply": MERGE,
     "Subtract": MERGE,
+    "Attention": ATTENTION,
+    "AdditiveAttention": ATTENTION,
+    "MultiHeadAttention": ATTENTION,
 }
 
 

@@ -258,6 +258,46 @@ def test_cpu_batches_reach_the_model_without_a_copy(monkeypatch: pytest.MonkeyPa
     assert len(seen) == 1
 
 
+def test_batches_in_the_step_dtypes_are_inspected_once_then_passed_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The per-batch work of a DataLoader of float32 (x, y) tensors: no structure walk, no dtype
+    # casts, no .to() after the first batch; the model still learns as on the arrays path.
+    from kseq.training import streams
+
+    monkeypatch.setenv("KSEQ_DEVICE", "cpu")
+    calls = {"host": 0, "to_tensor": 0}
+    host, to_tensor = streams.Stream._host, streams.to_tensor
+
+    def counting_host(self, item):
+        calls["host"] += 1
+        return host(self, item)
+
+    def counting_to_tensor(*args, **kwargs):
+        calls["to_tensor"] += 1
+        return to_tensor(*args, **kwargs)
+
+    monkeypatch.setattr(streams.Stream, "_host", counting_host)
+    monkeypatch.setattr(streams, "to_tensor", counting_to_tensor)
+    x, y = make_data()
+    loader = DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=32)
+    model = make_model()
+    model.fit(loader, epochs=3, verbose=0)
+    assert calls == {"host": 1, "to_tensor": 2}  # fit's peek at the first batch (x and y) only
+    assert model.evaluate(x, y, verbose=0)[1] > 0.9
+    # Batches that do need converting (float64 x, int y) still are, on every batch.
+    calls.update(host=0, to_tensor=0)
+    doubles = DataLoader(TensorDataset(torch.from_numpy(x.astype("float64")), torch.from_numpy(y.astype("int64"))), batch_size=256)  # fmt: skip
+    model.fit(doubles, epochs=1, verbose=0)
+    assert calls["host"] == 1 + 2  # peek, then both batches
+    # A (N,) target of a (N, 1) output gets its axis on the plain path: the same loss either way.
+    x1, y1 = torch.from_numpy(x[:32]), torch.from_numpy(y[:32])
+    stream = streams.Stream([(x1, y1)], torch.device("cpu"))
+    stream.expand_targets()
+    ((_, y_plain, _),) = stream.batches()
+    assert tuple(y_plain.shape) == (32, 1) and y_plain.data_ptr() == y1.data_ptr()
+
+
 @pytest.mark.cuda
 def test_cuda_batches_are_pinned_and_copied_one_ahead() -> None:
     cuda = torch.device("cuda")
