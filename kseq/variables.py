@@ -111,6 +111,7 @@ class Variable(nn.Parameter):
         """Turn an existing ``nn.Parameter`` (e.g. ``nn.Linear.weight``) into a variable, in place:
         same object, same storage, same autograd identity; only the class and Keras names change."""
         param.__class__ = cls
+        param._kseq_adopted = True  # a torch-created parameter (its Keras name is its path)
         param._keras_name = name
         param.path = path
         return param  # type: ignore[return-value]
@@ -132,8 +133,8 @@ class Variable(nn.Parameter):
 
     @property
     def trainable(self) -> bool:
-        """Whether optimizers update this variable."""
-        return not getattr(self, "_kseq_non_trainable", False)
+        """Whether optimizers update this variable (False too once its layer is frozen)."""
+        return self.requires_grad and not getattr(self, "_kseq_non_trainable", False)
 
     @trainable.setter
     def trainable(self, value: bool) -> None:

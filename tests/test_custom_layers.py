@@ -229,8 +229,9 @@ def test_builtin_weights_have_the_variable_api_too() -> None:
     model = kseq.Sequential([kseq.Input(shape=(3,)), kseq.layers.Dense(2, name="d")])
     kernel = model.trainable_weights[0]
     assert isinstance(kernel, kseq.Variable) and kernel.value is kernel
-    assert kernel.path == "d/linear.weight"  # torch layout and torch path: (out, in)
-    assert kernel.numpy().shape == (2, 3)
+    assert kernel.path == "d/kernel"  # Keras layout and Keras path: (in, out)
+    assert kernel.numpy().shape == (3, 2)
+    assert tuple(next(model.parameters()).shape) == (2, 3)  # the torch face: (out, in)
 
 
 def test_model_subclass_with_call_trains() -> None:

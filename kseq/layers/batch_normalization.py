@@ -40,6 +40,7 @@ from torch import Tensor
 from kseq import config, initializers
 from kseq.layers.layer import InputSpec, Shape
 from kseq.layers.normalization import AffineNormalization, compute_float
+from kseq.variables import Variable
 
 __all__ = ["BatchNormalization"]
 
@@ -152,13 +153,13 @@ class BatchNormalization(AffineNormalization):
         """Redraw ``gamma``/``beta`` and reset the moving statistics from their initializers."""
         super().reset_parameters()
         with torch.no_grad():
-            shape = tuple(self.moving_mean.shape)
-            self.moving_mean.copy_(self.moving_mean_initializer(shape))
-            self.moving_variance.copy_(self.moving_variance_initializer(shape))
+            shape = tuple(self._stat("moving_mean").shape)
+            self._stat("moving_mean").copy_(self.moving_mean_initializer(shape))
+            self._stat("moving_variance").copy_(self.moving_variance_initializer(shape))
             if self.renorm:
-                self.moving_stddev.copy_(self.moving_variance_initializer(shape).sqrt())
-                self.renorm_mean.copy_(self.moving_mean_initializer(shape))
-                self.renorm_stddev.copy_(self.moving_variance_initializer(shape).sqrt())
+                self._stat("moving_stddev").copy_(self.moving_variance_initializer(shape).sqrt())
+                self._stat("renorm_mean").copy_(self.moving_mean_initializer(shape))
+                self._stat("renorm_stddev").copy_(self.moving_variance_initializer(shape).sqrt())
 
     # ------------------------------------------------------------------ call
     def call(
@@ -174,8 +175,8 @@ class BatchNormalization(AffineNormalization):
         if not (training and self._trainable):
             out = F.batch_norm(
                 x.movedim(self._channel_axis, 1),
-                self.moving_mean.to(x.dtype),
-                self.moving_variance.to(x.dtype),
+                self._stat("moving_mean").to(x.dtype),
+                self._stat("moving_variance").to(x.dtype),
                 self._cast(self.gamma, x),
                 self._cast(self.beta, x),
                 False,
@@ -206,8 +207,8 @@ class BatchNormalization(AffineNormalization):
         )
         with torch.no_grad():
             variance = invstd.pow(-2) - self.epsilon  # the biased batch variance
-            self._update(self.moving_mean, mean, self.momentum)
-            self._update(self.moving_variance, variance, self.momentum)
+            self._update(self._stat("moving_mean"), mean, self.momentum)
+            self._update(self._stat("moving_variance"), variance, self.momentum)
         return out.movedim(1, self._channel_axis)
 
     def _training_forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
@@ -217,8 +218,8 @@ class BatchNormalization(AffineNormalization):
             gamma, beta = self._renorm(mean, variance, gamma, beta)
         else:
             with torch.no_grad():
-                self._update(self.moving_mean, mean, self.momentum)
-                self._update(self.moving_variance, variance, self.momentum)
+                self._update(self._stat("moving_mean"), mean, self.momentum)
+                self._update(self._stat("moving_variance"), variance, self.momentum)
         return self._normalize(x, mean, variance, gamma, beta)
 
     def _moments(self, x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -256,20 +257,22 @@ class BatchNormalization(AffineNormalization):
         """Batch renormalization: fold the ``(r, d)`` correction into gamma/beta, update stats."""
         with torch.no_grad():
             stddev = torch.sqrt(variance + self.epsilon)
-            renorm_stddev = torch.clamp(self.renorm_stddev, min=math.sqrt(self.epsilon))
+            renorm_stddev = torch.clamp(self._stat("renorm_stddev"), min=math.sqrt(self.epsilon))
             r = stddev / renorm_stddev
-            d = (mean - self.renorm_mean) / renorm_stddev
+            d = (mean - self._stat("renorm_mean")) / renorm_stddev
             if "rmin" in self._clipping:
                 r = torch.clamp(r, min=self._clipping["rmin"])
             if "rmax" in self._clipping:
                 r = torch.clamp(r, max=self._clipping["rmax"])
             if "dmax" in self._clipping:
                 d = torch.clamp(d, -self._clipping["dmax"], self._clipping["dmax"])
-            self._update(self.renorm_mean, mean, self.renorm_momentum)
-            self._update(self.renorm_stddev, stddev, self.renorm_momentum)
-            self._update(self.moving_mean, mean, self.momentum)
-            self._update(self.moving_stddev, stddev, self.momentum)
-            self.moving_variance.copy_(F.relu(self.moving_stddev.square() - self.epsilon))
+            self._update(self._stat("renorm_mean"), mean, self.renorm_momentum)
+            self._update(self._stat("renorm_stddev"), stddev, self.renorm_momentum)
+            self._update(self._stat("moving_mean"), mean, self.momentum)
+            self._update(self._stat("moving_stddev"), stddev, self.momentum)
+            self._stat("moving_variance").copy_(
+                F.relu(self._stat("moving_stddev").square() - self.epsilon)
+            )
         new_gamma = r if gamma is None else r * gamma
         new_beta = d if gamma is None else d * gamma
         return new_gamma, new_beta if beta is None else new_beta + beta
@@ -301,6 +304,36 @@ class BatchNormalization(AffineNormalization):
         )
 
     # ---------------------------------------------------------------- config
+    # ------------------------------------------------------------------ Keras face
+    def _stat(self, name: str) -> Tensor:
+        """The statistics buffer ``name`` itself (the step reads these, never the variables)."""
+        return self._buffers[name]  # type: ignore[return-value]
+
+    @property
+    def moving_mean(self) -> Variable:
+        """Keras's ``moving_mean``: a :class:`kseq.Variable` over the ``moving_mean`` buffer."""
+        return self._keras_weight("moving_mean")
+
+    @property
+    def moving_variance(self) -> Variable:
+        """Keras's ``moving_variance``: a :class:`kseq.Variable` over its buffer."""
+        return self._keras_weight("moving_variance")
+
+    @property
+    def moving_stddev(self) -> Variable:
+        """With ``renorm``: Keras's ``moving_stddev`` over its buffer."""
+        return self._keras_weight("moving_stddev")
+
+    @property
+    def renorm_mean(self) -> Variable:
+        """With ``renorm``: Keras's ``renorm_mean`` over its buffer."""
+        return self._keras_weight("renorm_mean")
+
+    @property
+    def renorm_stddev(self) -> Variable:
+        """With ``renorm``: Keras's ``renorm_stddev`` over its buffer."""
+        return self._keras_weight("renorm_stddev")
+
     def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),

@@ -53,6 +53,8 @@ from kseq.core.conv_utils import (
     with_spatial,
 )
 from kseq.layers.layer import InputSpec, Layer, Shape, format_shape
+from kseq.layers.weight_views import KerasWeight
+from kseq.variables import Variable
 
 __all__: list[str] = []
 
@@ -226,15 +228,27 @@ class BaseConv(Layer):
     def _bias_spec(self, path: str) -> list[WeightSpec]:
         return [self._spec("bias", path, None)] if self.use_bias else []
 
-    @property
-    def kernel(self) -> Tensor:
-        """The Keras-layout kernel, a view of ``conv.weight``: ``(*kernel_size, in / groups,
-        filters)``, or ``(*kernel_size, filters, in)`` for transposed convolutions."""
-        return keras_kernel_view(self.conv.weight)
+    # Keras's variable name of each torch weight path of ``_weight_specs``.
+    _keras_weight_names: ClassVar[dict[str, str]] = {
+        "conv.weight": "kernel", "conv.bias": "bias", "depthwise.weight": "depthwise_kernel",
+        "pointwise.weight": "pointwise_kernel", "pointwise.bias": "bias",
+    }  # fmt: skip
+
+    def _keras_weight_specs(self) -> list[KerasWeight]:
+        return [
+            KerasWeight(self._keras_weight_names[s.path], (s.path,), s.view)
+            for s in self._weight_specs()
+        ]
 
     @property
-    def bias(self) -> Tensor | None:
-        return self.conv.bias
+    def kernel(self) -> Variable:
+        """The Keras-layout kernel over ``conv.weight``'s storage: ``(*kernel_size, in / groups,
+        filters)``, or ``(*kernel_size, filters, in)`` for transposed convolutions."""
+        return self._keras_weight("kernel")
+
+    @property
+    def bias(self) -> Variable | None:
+        return self._keras_weight("bias") if self.use_bias else None
 
     # ------------------------------------------------------------------ padding
     def _plan_padding(self) -> None:

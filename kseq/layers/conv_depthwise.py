@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from kseq.core.conv_utils import keras_depthwise_view, keras_kernel_view
 from kseq.layers.conv_base import BaseConv, WeightSpec
+from kseq.variables import Variable
 
 __all__ = [
     "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
@@ -119,9 +120,9 @@ class BaseDepthwiseConv(_DepthwiseStep):
         return None if in_channels is None else in_channels * self.depth_multiplier
 
     @property
-    def kernel(self) -> Tensor:
+    def kernel(self) -> Variable:
         """The Keras-layout depthwise kernel ``(*kernel_size, in, depth_multiplier)`` (a view)."""
-        return keras_depthwise_view(self.conv.weight, self.depth_multiplier)
+        return self._keras_weight("kernel")
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -207,18 +208,18 @@ class BaseSeparableConv(_DepthwiseStep):
         return self.pointwise(self._padded_conv(self.depthwise, x))
 
     @property
-    def depthwise_kernel(self) -> Tensor:
+    def depthwise_kernel(self) -> Variable:
         """Keras-layout ``(*kernel_size, in, depth_multiplier)`` view of ``depthwise.weight``."""
-        return keras_depthwise_view(self.depthwise.weight, self.depth_multiplier)
+        return self._keras_weight("depthwise_kernel")
 
     @property
-    def pointwise_kernel(self) -> Tensor:
+    def pointwise_kernel(self) -> Variable:
         """Keras-layout ``(*ones, in * depth_multiplier, filters)`` view of ``pointwise.weight``."""
-        return keras_kernel_view(self.pointwise.weight)
+        return self._keras_weight("pointwise_kernel")
 
     @property
-    def bias(self) -> Tensor | None:
-        return self.pointwise.bias
+    def bias(self) -> Variable | None:
+        return self._keras_weight("bias") if self.use_bias else None
 
     def get_config(self) -> dict[str, Any]:
         return {

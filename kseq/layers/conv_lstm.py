@@ -31,6 +31,7 @@ from kseq.core import conv_utils
 from kseq.layers.layer import InputSpec, Shape
 from kseq.layers.recurrent import lstm_cell, lstm_initial_bias, with_unit_forget_bias
 from kseq.layers.rnn_base import BaseRNN
+from kseq.layers.weight_views import KerasWeight
 
 __all__ = ["ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"]
 
@@ -188,19 +189,17 @@ class ConvLSTM(BaseRNN):
         if bias is not None:
             self.input_conv.bias.copy_(torch.as_tensor(bias))
 
-    @property
-    def kernel(self) -> Tensor:
-        """Keras-layout input kernel ``(*kernel_size, channels, 4 * filters)`` (a view)."""
-        return conv_utils.keras_kernel_view(self.input_conv.weight)
+    _keras_cell_class = "ConvLSTMCell"
 
-    @property
-    def recurrent_kernel(self) -> Tensor:
-        """Keras-layout recurrent kernel ``(*kernel_size, filters, 4 * filters)`` (a view)."""
-        return conv_utils.keras_kernel_view(self.recurrent_conv.weight)
-
-    @property
-    def bias(self) -> Tensor | None:
-        return self.input_conv.bias if self.use_bias else None
+    def _keras_weight_specs(self) -> list[KerasWeight]:
+        """``kernel (*kernel_size, channels, 4 * filters)``, ``recurrent_kernel (*kernel_size,
+        filters, 4 * filters)`` (views of the two convolutions' weights) and ``bias``."""
+        view = conv_utils.keras_kernel_view
+        specs = [
+            KerasWeight("kernel", ("input_conv.weight",), view),
+            KerasWeight("recurrent_kernel", ("recurrent_conv.weight",), view),
+        ]
+        return specs + ([KerasWeight("bias", ("input_conv.bias",))] if self.use_bias else [])
 
     # ------------------------------------------------------------------ call
     def call(

@@ -18,6 +18,8 @@ from torch import Tensor, nn
 
 from kseq import activations, constraints, initializers, regularizers
 from kseq.layers.layer import InputSpec, Layer, Shape
+from kseq.layers.weight_views import KerasWeight
+from kseq.variables import Variable
 
 __all__ = ["Dense", "Activation", "Identity", "Dropout"]
 
@@ -117,14 +119,18 @@ class Dense(Layer):
             if self.use_bias:
                 self.linear.bias.copy_(self.bias_initializer((self.units,)))
 
-    @property
-    def kernel(self) -> Tensor:
-        """The Keras-layout kernel ``(in, units)``: a transposed view of ``linear.weight``."""
-        return self.linear.weight.T
+    def _keras_weight_specs(self) -> list[KerasWeight]:
+        specs = [KerasWeight("kernel", ("linear.weight",), _transpose)]
+        return specs + ([KerasWeight("bias", ("linear.bias",))] if self.use_bias else [])
 
     @property
-    def bias(self) -> Tensor | None:
-        return self.linear.bias
+    def kernel(self) -> Variable:
+        """The Keras-layout kernel ``(in, units)``: a variable over ``linear.weight``'s storage."""
+        return self._keras_weight("kernel")
+
+    @property
+    def bias(self) -> Variable | None:
+        return self._keras_weight("bias") if self.use_bias else None
 
     def _pre_activation(self, inputs: Tensor) -> Tensor:
         return self.linear(inputs)

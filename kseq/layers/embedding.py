@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -122,12 +122,14 @@ class Embedding(Layer):
                 self.embeddings_initializer((self.input_dim, self.output_dim))
             )
 
+    _keras_names: ClassVar[dict[str, str]] = {"embedding.weight": "embeddings"}
+
     @property
     def embeddings(self) -> Tensor:
         """The embedding matrix ``(input_dim, output_dim)`` (Keras's ``embeddings``)."""
         if not self.built:
             raise AttributeError("You must build the layer before accessing `embeddings`.")
-        return self.embedding.weight
+        return self._keras_weight("embeddings")
 
     def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         if inputs.dtype not in (torch.int32, torch.int64):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -113,6 +113,8 @@ class Normalization(Layer):
         >>> layer(torch.tensor([1.0, 2.0, 3.0])).round(decimals=4)
         tensor([-1.4142, -0.7071,  0.0000])
     """
+
+    _keras_names: ClassVar[dict[str, str]] = {"adapt_mean": "mean", "adapt_variance": "variance"}
 
     supports_masking = True
 

@@ -233,6 +233,7 @@ class LSTM(_CudnnOption):
 
     _gates = 4
     _module_name = "lstm"
+    _keras_cell_class = "LSTMCell"
 
     def __init__(
         self,
@@ -350,6 +351,7 @@ class GRU(_CudnnOption):
 
     _gates = 3
     _module_name = "gru"
+    _keras_cell_class = "GRUCell"
 
     def __init__(
         self,

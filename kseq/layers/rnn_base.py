@@ -18,7 +18,8 @@ subclass docstrings list them); both paths implement Keras's semantics exactly:
 
 Weights live in torch layout inside the torch module; ``get_weights``/``set_weights`` convert to and
 from Keras's ``[kernel (in, G*units), recurrent_kernel (units, G*units), bias]`` in one place
-(:mod:`kseq.layers.rnn_weights`). The per-timestep fallback is :mod:`kseq.layers.rnn_loop`.
+(:mod:`kseq.layers.rnn_weights`), and ``weights``/``kernel``/... are Keras-layout variables over them
+(:mod:`kseq.layers.weight_views`, paths ``<name>/<cell>/kernel`` as Keras's). The per-timestep fallback is :mod:`kseq.layers.rnn_loop`.
 
 Example:
     >>> import torch
@@ -37,11 +38,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kseq import activations, constraints, initializers, regularizers
+from kseq.core.naming import to_snake_case
 from kseq.layers.layer import InputSpec, Layer, Shape
 from kseq.layers.rnn_loop import dropout_mask, input_projection, recurrent_projection, timestep_loop
 from kseq.layers.rnn_masking import fused_masked_call
 from kseq.layers.rnn_states import check_stateful_batch, given_initial_states
-from kseq.layers.rnn_weights import keras_bias, load_keras_weights, single_bias
+from kseq.layers.rnn_weights import load_keras_weights, single_bias
+from kseq.layers.weight_views import KerasWeight
+from kseq.variables import Variable
 
 __all__: list[str] = []
 
@@ -220,27 +224,56 @@ class BaseRNN(Layer):
     def _load_keras(self, kernel: Tensor, recurrent: Tensor, bias: Tensor | None) -> None:
         load_keras_weights(self.module, self._gate_order, kernel, recurrent, bias, self._two_biases)
 
-    @property
-    def kernel(self) -> Tensor:
-        """Keras-layout input kernel ``(input_dim, gates * units)`` (a copy for GRU's gate order)."""
-        return self._gate_order(self.module.weight_ih_l0).T
-
-    @property
-    def recurrent_kernel(self) -> Tensor:
-        """Keras-layout recurrent kernel ``(units, gates * units)``."""
-        return self._gate_order(self.module.weight_hh_l0).T
-
-    @property
-    def bias(self) -> Tensor | None:
-        """Keras-layout bias: ``(gates * units,)``, or ``(2, 3 * units)`` for GRU ``reset_after``."""
+    def _keras_weight_specs(self) -> list[KerasWeight]:
+        """Keras's ``kernel``, ``recurrent_kernel``, ``bias``: transposed views of torch's
+        weights, or (GRU's gate order, GRU's two biases) copies with an inverse map."""
+        m, order = self._module_name, self._gate_order
+        if type(self)._gate_order is BaseRNN._gate_order:
+            kernel: tuple[Any, Any] = (_transpose, None)
+        else:
+            kernel = (lambda w: order(w).T, lambda k: (order(k.T),))
+        specs = [
+            KerasWeight("kernel", (f"{m}.weight_ih_l0",), *kernel),
+            KerasWeight("recurrent_kernel", (f"{m}.weight_hh_l0",), *kernel),
+        ]
         if not self.use_bias:
-            return None
-        return keras_bias(self.module, self._gate_order, self._two_biases)
+            return specs
+        if self._two_biases:
+            bias = KerasWeight(
+                "bias", (f"{m}.bias_ih_l0", f"{m}.bias_hh_l0"),
+                lambda a, b: torch.stack([order(a), order(b)]),
+                lambda k: (order(k[0]), order(k[1])),
+            )  # fmt: skip
+        elif kernel[1] is None:
+            bias = KerasWeight("bias", (f"{m}.bias_ih_l0",))
+        else:
+            bias = KerasWeight("bias", (f"{m}.bias_ih_l0",), order, lambda k: (order(k),))
+        return [*specs, bias]
+
+    def _keras_variable_prefix(self) -> str:
+        return f"{self._kseq_path_scope}{self.name}/{to_snake_case(self._keras_cell_class)}"
+
+    # Keras keeps a recurrent layer's variables in its cell (``lstm/lstm_cell/kernel``).
+    _keras_cell_class: ClassVar[str] = "SimpleRNNCell"
+
+    @property
+    def kernel(self) -> Variable:
+        """Keras-layout input kernel ``(input_dim, gates * units)``."""
+        return self._keras_weight("kernel")
+
+    @property
+    def recurrent_kernel(self) -> Variable:
+        """Keras-layout recurrent kernel ``(units, gates * units)``."""
+        return self._keras_weight("recurrent_kernel")
+
+    @property
+    def bias(self) -> Variable | None:
+        """Keras-layout bias: ``(gates * units,)``, or ``(2, 3 * units)`` for GRU ``reset_after``."""
+        return self._keras_weight("bias") if self.use_bias else None
 
     def _get_own_weights(self) -> list[np.ndarray]:
         with torch.no_grad():
-            tensors = [self.kernel, self.recurrent_kernel] + ([self.bias] if self.use_bias else [])
-            return [t.detach().cpu().numpy().copy() for t in tensors]  # type: ignore[union-attr]
+            return [v.numpy() for v in self._own_keras_variables()]
 
     def _set_own_weights(self, arrays: list[np.ndarray]) -> None:
         dtype = self._weight_dtype()

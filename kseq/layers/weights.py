@@ -1,12 +1,16 @@
 """The Keras-weights face of a layer: ``add_weight``, ``weights``/``trainable_weights``,
 ``trainable``, ``count_params`` and ``get_weights``/``set_weights`` in Keras layout.
 
-:class:`LayerWeights` is the ``nn.Module`` that :class:`kseq.layers.Layer` builds on. Its weights are
-the module's own torch tensors (parameters, then persistent buffers) read fresh on each access, so
-``weights`` is a thin view of the torch face: the same ``nn.Parameter`` objects, nothing cached.
-They carry Keras's variable API because they are :class:`kseq.Variable` instances, either created so
-(``add_weight``) or given that API once when their layer finishes its build
-(``kseq.layers.build``), never while reading ``weights``.
+:class:`LayerWeights` is the ``nn.Module`` that :class:`kseq.layers.Layer` builds on. A layer has
+two faces over one set of torch tensors: ``parameters()``/``state_dict()`` are torch's (torch
+layout, torch names), ``weights``/``variables``/``trainable_weights`` and the named attributes
+(``kernel``, ``moving_mean``...) are Keras's: :class:`kseq.Variable` items in Keras layout, with
+Keras's names, paths and order, built from the layer's :class:`~kseq.layers.weight_views.KerasWeight`
+specs only when read (see :mod:`kseq.layers.weight_views`); ``fit`` trains the torch face and never
+builds them. Weights whose torch layout already is Keras's are the ``nn.Parameter`` objects
+themselves, which carry Keras's variable API because they are :class:`kseq.Variable` instances,
+either created so (``add_weight``) or given that API once when their layer finishes its build
+(``kseq.layers.build``).
 
 A weight made by ``add_weight`` is registered at once under its Keras name, so a weight kept in a
 list is tracked, and ``self.kernel`` finds a weight that was never assigned. ``self.w =
@@ -22,14 +26,16 @@ Example:
     >>> from kseq.layers import Dense
     >>> layer = Dense(2); layer.build((None, 3))
     >>> [tuple(w.shape) for w in layer.weights], [a.shape for a in layer.get_weights()]
-    ([(2, 3), (2,)], [(3, 2), (2,)])
+    ([(3, 2), (2,)], [(3, 2), (2,)])
+    >>> [tuple(p.shape) for p in layer.parameters()]  # the torch face
+    [(2, 3), (2,)]
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -39,6 +45,7 @@ from kseq import constraints as constraints_mod
 from kseq import initializers as initializers_mod
 from kseq import regularizers as regularizers_mod
 from kseq.core.naming import auto_name
+from kseq.layers.weight_views import KerasWeight, keras_variables
 from kseq.ops.dtypes import standardize_dtype, to_torch_dtype
 from kseq.variables import Variable
 
@@ -194,16 +201,79 @@ class LayerWeights(nn.Module):
             yield module
             stack[0:0] = [m for m in module.children() if not holds_no_weights(m)]
 
-    def _own_tensors(self) -> list[Tensor]:
-        """Own weights, Keras order: trainable-at-creation parameters, other parameters, buffers."""
-        params = [p for m in self._own_modules() for p in m.parameters(recurse=False)]
-        buffers = [
-            b for m in self._own_modules() for n, b in m.named_buffers(recurse=False)
-            if n not in m._non_persistent_buffers_set and n != "num_batches_tracked"
-        ]  # fmt: skip
-        trainable = [p for p in params if not getattr(p, "_kseq_non_trainable", False)]
-        frozen = [p for p in params if getattr(p, "_kseq_non_trainable", False)]
+    def _own_named_tensors(self) -> list[tuple[str, Tensor]]:
+        """Own weights with their paths, Keras order: trainable-at-creation parameters, other
+        parameters, persistent buffers."""
+        params: list[tuple[str, Tensor]] = []
+        buffers: list[tuple[str, Tensor]] = []
+        stack: list[tuple[str, nn.Module]] = [("", self)]
+        while stack:
+            prefix, module = stack.pop(0)
+            params.extend((prefix + n, p) for n, p in module._parameters.items() if p is not None)
+            buffers.extend(
+                (prefix + n, b) for n, b in module._buffers.items()
+                if b is not None and n not in module._non_persistent_buffers_set
+                and n != "num_batches_tracked"
+            )  # fmt: skip
+            stack[0:0] = [
+                (f"{prefix}{n}.", m) for n, m in module.named_children() if not holds_no_weights(m)
+            ]
+        seen: set[int] = set()
+        unique = []
+        for path, t in params:
+            if id(t) not in seen:
+                seen.add(id(t))
+                unique.append((path, t))
+        trainable = [(n, p) for n, p in unique if not getattr(p, "_kseq_non_trainable", False)]
+        frozen = [(n, p) for n, p in unique if getattr(p, "_kseq_non_trainable", False)]
         return trainable + frozen + buffers
+
+    def _own_tensors(self) -> list[Tensor]:
+        """Own torch tensors (the torch face of ``weights``), in :meth:`_own_named_tensors` order."""
+        return [t for _, t in self._own_named_tensors()]
+
+    # Keras names of torch tensors whose layout already is Keras's (``{"embedding.weight":
+    # "embeddings"}``); layers whose layout differs override ``_keras_weight_specs``.
+    _keras_names: ClassVar[dict[str, str]] = {}
+
+    def _keras_weight_specs(self) -> list[KerasWeight]:
+        """This layer's own Keras weights, in Keras's order (see :mod:`kseq.layers.weight_views`)."""
+        specs = []
+        for path, t in self._own_named_tensors():
+            name = self._keras_names.get(path)
+            if name is None:
+                made_here = isinstance(t, Variable) and not getattr(t, "_kseq_adopted", False)
+                name = t.name if made_here else path
+            specs.append(KerasWeight(name, (path,)))
+        return specs
+
+    # The names of the wrappers that own this layer, as Keras's variable paths show them
+    # (``"bidirectional/"`` for a ``Bidirectional``'s ``forward_lstm``); see ``_scope_sublayer``.
+    _kseq_path_scope: str = ""
+
+    def _keras_variable_prefix(self) -> str:
+        """Where Keras puts this layer's variables (``"lstm/lstm_cell"`` for recurrent layers)."""
+        return self._kseq_path_scope + self.name
+
+    def _scope_sublayer(self, layer: LayerWeights) -> None:
+        """Put ``layer``'s variable paths (and its sublayers') under this layer's name, as Keras
+        does for the layers a wrapper builds (``bidirectional/forward_lstm/lstm_cell/kernel``)."""
+        for module in layer.modules():
+            if isinstance(module, LayerWeights):
+                module._kseq_path_scope = f"{self._kseq_path_scope}{self.name}/" + (
+                    module._kseq_path_scope
+                )
+
+    def _own_keras_variables(self) -> list[Variable]:
+        return keras_variables(self, self._keras_weight_specs(), self._keras_variable_prefix())
+
+    def _keras_weight(self, name: str) -> Variable:
+        """The own Keras weight called ``name`` (``layer.kernel`` and friends)."""
+        specs = [s for s in self._keras_weight_specs() if s.name == name]
+        found = keras_variables(self, specs, self._keras_variable_prefix()) if specs else []
+        if not found:  # no such weight, or not created yet (an unbuilt layer)
+            raise AttributeError(f"Layer '{self.name}' has no weight '{name}'.")
+        return found[0]
 
     def _sublayers(self) -> list[LayerWeights]:
         """Direct child Layers, in registration order (through non-Layer containers too)."""
@@ -221,32 +291,55 @@ class LayerWeights(nn.Module):
 
     # ------------------------------------------------------------ the lists
     @property
-    def weights(self) -> list[Tensor]:
-        """Every weight (torch tensors, torch layout), trainable first, then sublayers' weights."""
-        out = self._own_tensors()
+    def weights(self) -> list[Variable]:
+        """Every weight as a :class:`kseq.Variable` in **Keras layout**, with Keras's names and
+        order (own weights, trainable ones first, then sublayers'); see
+        :mod:`kseq.layers.weight_views`. ``parameters()`` is the torch-layout face.
+
+        Example:
+            >>> from kseq.layers import LSTM
+            >>> lstm = LSTM(8); lstm.build((None, 5, 3))
+            >>> [(w.name, tuple(w.shape)) for w in lstm.weights]
+            [('kernel', (3, 32)), ('recurrent_kernel', (8, 32)), ('bias', (32,))]
+        """
+        out = self._own_keras_variables()
         for child in self._sublayers():
             out.extend(child.weights)
-        return _unique(out)
+        return _unique(out)  # type: ignore[return-value]
 
     @property
-    def trainable_weights(self) -> list[Tensor]:
-        """The weights ``fit`` updates (empty when ``trainable`` is False)."""
+    def trainable_weights(self) -> list[Variable]:
+        """The weights optimizers update (Keras layout; empty when ``trainable`` is False)."""
         if not self.trainable:
             return []
-        own = [t for t in self._own_tensors() if isinstance(t, nn.Parameter) and t.requires_grad]
-        for child in self._sublayers():
-            own.extend(child.trainable_weights)
-        return _unique(own)
+        return [v for v in self.weights if v.trainable]
 
     @property
-    def non_trainable_weights(self) -> list[Tensor]:
-        """Frozen parameters and state buffers (e.g. BatchNorm moving statistics)."""
-        trainable = {id(t) for t in self.trainable_weights}
-        return [t for t in self.weights if id(t) not in trainable]
+    def non_trainable_weights(self) -> list[Variable]:
+        """Frozen weights and state (e.g. BatchNorm's moving statistics), Keras layout."""
+        if not self.trainable:
+            return self.weights
+        return [v for v in self.weights if not v.trainable]
 
     variables = weights
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights
+
+    def _torch_weights(self) -> list[Tensor]:
+        """The torch tensors behind ``weights`` (own, then sublayers'), torch layout."""
+        out = self._own_tensors()
+        for child in self._sublayers():
+            out.extend(child._torch_weights())
+        return _unique(out)
+
+    def _torch_trainable_weights(self) -> list[Tensor]:
+        """The torch parameters ``fit`` trains, in Keras's variable order (torch layout)."""
+        if not self.trainable:
+            return []
+        own = [t for t in self._own_tensors() if isinstance(t, nn.Parameter) and t.requires_grad]
+        for child in self._sublayers():
+            own.extend(child._torch_trainable_weights())
+        return _unique(own)
 
     @property
     def trainable(self) -> bool:
@@ -276,7 +369,7 @@ class LayerWeights(nn.Module):
                 f"You tried to call `count_params` on layer '{self.name}', but the layer isn't built. "
                 "You can build it manually via: `layer.build(input_shape)`."
             )
-        return sum(math.prod(t.shape) for t in self.weights)
+        return sum(math.prod(t.shape) for t in self._torch_weights())
 
     # ---------------------------------------------------------- Keras layout
     def get_weights(self) -> list[np.ndarray]:

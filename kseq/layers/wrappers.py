@@ -98,6 +98,8 @@ class Bidirectional(Layer):
             )
         self.backward_layer = backward_layer
         self._verify_layer_config()
+        self._scope_sublayer(self.forward_layer)
+        self._scope_sublayer(self.backward_layer)
         for sub in (self.forward_layer, self.backward_layer):
             if hasattr(sub, "zero_output_for_mask"):
                 sub.zero_output_for_mask = sub.return_sequences  # Keras forces this on both
@@ -250,6 +252,7 @@ class TimeDistributed(Layer):
             )
         super().__init__(**kwargs)
         self.layer = layer
+        self._scope_sublayer(layer)
 
     @staticmethod
     def _child_input_shape(input_shape: Any) -> Shape:

@@ -146,3 +146,27 @@ def accumulate_gradients(
     torch._foreach_div_(grads, steps)
     torch._foreach_zero_(accumulators)
     return True
+
+
+def torch_face(grads: list[Any], variables: list[Any]) -> tuple[list[Any], list[Tensor]]:
+    """Keras-layout variables (``layer.trainable_weights`` items over torch-layout parameters,
+    which say so with ``_kseq_torch_face``) and their gradients, as the torch parameters and
+    torch-layout gradients the update runs on; other tensors pass through unchanged.
+
+    Example:
+        >>> w = torch.zeros(2)
+        >>> torch_face([torch.ones(2)], [w])[1] == [w]
+        True
+    """
+    out_grads: list[Any] = []
+    out_vars: list[Tensor] = []
+    for grad, var in zip(grads, variables, strict=True):
+        face = getattr(var, "_kseq_torch_face", None)
+        if face is None:
+            out_grads.append(grad)
+            out_vars.append(var)
+            continue
+        for param, torch_grad in face(grad):
+            out_vars.append(param)
+            out_grads.append(torch_grad)
+    return out_grads, out_vars

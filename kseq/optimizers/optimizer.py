@@ -40,6 +40,7 @@ from kseq.optimizers.gradients import (
     clip_gradients,
     paired_gradients,
     present_gradients,
+    torch_face,
 )
 from kseq.optimizers.state import copy_saved_state, keras_order
 from kseq.registry.object_registration import get_registered_name
@@ -155,7 +156,10 @@ class Optimizer:
 
     # ------------------------------------------------------------------- build
     def build(self, variables: Iterable[Tensor]) -> None:
-        """Bind the optimizer to the trainable tensors and create its state."""
+        """Bind the optimizer to the trainable tensors and create its state (Keras-layout
+        variables from ``layer.trainable_weights`` bind their torch parameters)."""
+        variables = list(variables)
+        _, variables = torch_face([None] * len(variables), variables)
         self._params = [p for p in variables if p.requires_grad]
         if not self._params:
             raise ValueError(
@@ -182,7 +186,8 @@ class Optimizer:
             raise ValueError(
                 "`exclude_from_weight_decay()` can only be configured before the optimizer is built."
             )
-        self._exclude_ids = {id(v) for v in var_list or ()}
+        var_list = list(var_list or ())
+        self._exclude_ids = {id(v) for v in torch_face([None] * len(var_list), var_list)[1]}
         self._exclude_names = tuple(var_names or ())
 
     def _use_weight_decay(self, p: Tensor) -> bool:
@@ -257,6 +262,7 @@ class Optimizer:
             )
         if not self.built:
             self.build(variables)
+        grads, variables = torch_face(grads, variables)
         self._apply_update(*paired_gradients(grads, variables, self._params))
 
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Tensor]]) -> None:

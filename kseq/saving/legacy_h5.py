@@ -77,7 +77,7 @@ def _nan_probe(params: list[torch.Tensor]) -> Iterator[None]:
 def _trainable_flags(layer: Any) -> list[bool]:
     """For each Keras weight of ``layer`` (``get_weights`` order): does Keras count it trainable?"""
     n = len(layer.get_weights())
-    trainable = {id(t) for t in layer.trainable_weights}
+    trainable = {id(t) for t in layer._torch_trainable_weights()}
     flags: list[bool] = []
     for owner in layer_owners(layer):
         own = owner._get_own_weights()

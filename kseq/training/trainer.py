@@ -237,7 +237,7 @@ class Trainer:
         """Create the optimizer's state for the model's trainable weights (warns when none)."""
         assert self.optimizer is not None
         names = {id(p): n for n, p in self.model.named_parameters()}
-        weights = self.model.trainable_weights
+        weights = self.model._torch_trainable_weights()  # fit trains the torch face
         if not weights:
             # Keras trains such a model anyway (the loss is still computed and logged), warning.
             warnings.warn("The model does not have any trainable weights.", stacklevel=4)

@@ -48,7 +48,8 @@ def test_weights_views_and_keras_layout() -> None:
     layer.build((None, 3))
     kernel, bias = layer.get_weights()
     assert kernel.shape == (3, 4) and bias.shape == (4,)
-    assert [tuple(w.shape) for w in layer.weights] == [(4, 3), (4,)]  # torch layout
+    assert [tuple(w.shape) for w in layer.weights] == [(3, 4), (4,)]  # Keras layout
+    assert [tuple(p.shape) for p in layer.parameters()] == [(4, 3), (4,)]  # torch layout
     assert torch.equal(layer.kernel, layer.linear.weight.T)
     layer.set_weights([np.ones((3, 4)), np.arange(4.0)])
     assert torch.equal(layer(torch.ones(1, 3)), torch.tensor([[3.0, 4.0, 5.0, 6.0]]))
