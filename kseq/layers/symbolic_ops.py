@@ -81,26 +81,25 @@ class _Const:
         self.index = index
 
 
-def _take_constants(value: Any, found: list[torch.Tensor]) -> Any:
-    if isinstance(value, (torch.Tensor, np.ndarray)):
-        found.append(torch.as_tensor(value))
-        return _Const(len(found) - 1)
+def _take(value: Any, kinds: Any, marker: Any, found: list[Any], convert: Any = None) -> Any:
+    """``value`` with each leaf of type ``kinds`` moved to ``found`` (converted by ``convert``)
+    and replaced by ``marker(its index)``; lists, tuples and dicts are walked."""
+    if isinstance(value, kinds):
+        found.append(value if convert is None else convert(value))
+        return marker(len(found) - 1)
     if isinstance(value, (list, tuple)):
-        return type(value)(_take_constants(v, found) for v in value)
+        return type(value)(_take(v, kinds, marker, found, convert) for v in value)
     if isinstance(value, dict):
-        return {k: _take_constants(v, found) for k, v in value.items()}
+        return {k: _take(v, kinds, marker, found, convert) for k, v in value.items()}
     return value
+
+
+def _take_constants(value: Any, found: list[torch.Tensor]) -> Any:
+    return _take(value, (torch.Tensor, np.ndarray), _Const, found, torch.as_tensor)
 
 
 def _take_tensors(value: Any, found: list[KerasTensor]) -> Any:
-    if isinstance(value, KerasTensor):
-        found.append(value)
-        return _Slot(len(found) - 1)
-    if isinstance(value, (list, tuple)):
-        return type(value)(_take_tensors(v, found) for v in value)
-    if isinstance(value, dict):
-        return {k: _take_tensors(v, found) for k, v in value.items()}
-    return value
+    return _take(value, KerasTensor, _Slot, found)
 
 
 def _put_tensors(template: Any, tensors: list[Any], constants: list[Any]) -> Any:
